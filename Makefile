@@ -1,0 +1,48 @@
+# The two commands a newcomer needs (see README.md):
+#   make test   lint, type checks and every test tier (installs what it needs)
+#   make demo   the local stack on an embedded default
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: test venv tools lint typecheck unit integration e2e demo up clean
+
+test: venv tools lint typecheck
+	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+tools:
+	hack/build-tools.sh
+
+lint: venv
+	$(VENV)/bin/ruff check issuer tests hack
+	$(VENV)/bin/ruff format --check issuer tests hack
+	$(VENV)/bin/lint-imports
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/unit
+
+integration: venv tools
+	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/integration
+
+e2e: venv tools
+	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/e2e
+
+demo: venv tools
+	$(PY) -m tests.harness up
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

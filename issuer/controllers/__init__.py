@@ -1,0 +1,1 @@
+"""Reconcilers: issuer health and CertificateRequest signing, each a pure decision plus thin I/O."""

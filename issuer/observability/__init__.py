@@ -1,0 +1,3 @@
+"""Metrics, the health/ready/metrics HTTP server and structured logging.
+
+Importable from anywhere."""

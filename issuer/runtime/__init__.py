@@ -1,0 +1,1 @@
+"""Controller runtime: workers draining the workqueue, results mapped to requeues, the manager."""
