@@ -83,7 +83,7 @@ build_helm() {
 }
 
 build_cert_manager() { # our small main over cert-manager's pkg/controller + its CRDs
-  local v=$1 out=$2 dir
+  local v=${1%-*} out=$2 dir
   wrapper_module cmctrl
   cp "$HERE/cmctrl/main.go" .
   go get "github.com/cert-manager/cert-manager@v$v"
@@ -111,7 +111,8 @@ for c in "${want[@]}"; do
     etcd) run_build etcd "$ETCD_VERSION" build_etcd ;;
     kubernetes) run_build kubernetes "$K8S_VERSION" build_kubernetes ;;
     helm) run_build helm "$HELM_VERSION" build_helm ;;
-    cert-manager) run_build cert-manager "$CERT_MANAGER_VERSION" build_cert_manager ;;
+    cert-manager) # keyed on our main.go too, so editing it rebuilds
+      run_build cert-manager "$CERT_MANAGER_VERSION-$(sha1sum "$HERE/cmctrl/main.go" | cut -c1-8)" build_cert_manager ;;
     prometheus) run_build prometheus "$PROMETHEUS_VERSION" build_prometheus ;;
     *) echo "unknown component '$c'" >&2; exit 2 ;;
   esac

@@ -1,0 +1,1 @@
+"""Test suites and the harness that runs real upstream components for them."""

@@ -1,0 +1,53 @@
+"""``python -m tests.harness up``: a local control plane (and cert-manager) to point kubectl at.
+
+Starts etcd + kube-apiserver on loopback with our CRDs and cert-manager's,
+starts cert-manager's controller, prints a kubeconfig path and waits for
+Ctrl-C, then stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from tests.harness.certmanager import CertManager
+from tests.harness.controlplane import ControlPlane
+
+
+def up(workdir: Path, with_cert_manager: bool) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ControlPlane(workdir, "local") as cp:
+        cm = CertManager(cp).start() if with_cert_manager else None
+        print(
+            f"\nlocal control plane is up: {cp.server}\n"
+            f"  export KUBECONFIG={cp.kubeconfig}\n"
+            f"  kubectl get crds\n"
+            f"logs: {cp.dir}\nCtrl-C stops everything.",
+            flush=True,
+        )
+        stop.wait()
+        print("stopping...", flush=True)
+        if cm is not None:
+            cm.stop()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.harness")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    u = sub.add_parser("up", help="start the local stack and wait for Ctrl-C")
+    u.add_argument("--workdir", type=Path, default=None)
+    u.add_argument("--no-cert-manager", action="store_true")
+    ns = p.parse_args(argv)
+    workdir = ns.workdir or Path(tempfile.mkdtemp(prefix="awspca-local-"))
+    return up(workdir, not ns.no_cert_manager)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
