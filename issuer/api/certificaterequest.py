@@ -1,0 +1,251 @@
+"""cert-manager CertificateRequest: constants, a typed read-only view, the cache projection.
+
+The view is parsed from the raw JSON dict the API server returns (never a
+kubernetes-asyncio model). ``compact_projection`` is what the informer cache
+keeps per request so memory stays flat as finished requests accumulate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from issuer.api.conditions import find_condition, parse_time
+
+GROUP = "awspca.cert-manager.io"
+VERSION = "v1beta1"
+KINDS = ("AWSPCAIssuer", "AWSPCAClusterIssuer")
+CERT_ARN_ANNOTATION = "aws-privateca-issuer/certificate-arn"
+
+CM_GROUP = "cert-manager.io"
+CM_VERSION = "v1"
+CM_CR_PLURAL = "certificaterequests"
+CM_CR_KIND = "CertificateRequest"
+
+# Condition types and Ready reasons of cert-manager (apis/certmanager/v1).
+CONDITION_READY = "Ready"
+CONDITION_APPROVED = "Approved"
+CONDITION_DENIED = "Denied"
+CONDITION_INVALID_REQUEST = "InvalidRequest"
+REASON_PENDING = "Pending"
+REASON_FAILED = "Failed"
+REASON_ISSUED = "Issued"
+REASON_DENIED = "Denied"
+
+# Keys only found in a compact projection (never in an API object).
+COMPACT_MARKER = "compact"
+HAS_CERTIFICATE_MARKER = "hasCertificate"
+COMPACT_MESSAGE_LIMIT = 256
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "\u00b5s": 1e-6,  # micro sign
+    "\u03bcs": 1e-6,  # greek mu
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float:
+    """Parse a Go ``time.Duration`` string ("720h0m0s", "1h30m", "90s", "1.5h") into seconds.
+
+    Raises ValueError when ``text`` is not a valid Go duration.
+    """
+    s = text.strip()
+    if not s:
+        raise ValueError("empty duration")
+    sign = 1.0
+    if s[0] in "+-":
+        sign = -1.0 if s[0] == "-" else 1.0
+        s = s[1:]
+    if s == "0":
+        return 0.0
+    pos = 0
+    total = 0.0
+    while pos < len(s):
+        match = _DURATION_PART.match(s, pos)
+        if match is None:
+            raise ValueError(f"invalid duration {text!r}")
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        pos = match.end()
+    if pos == 0:
+        raise ValueError(f"invalid duration {text!r}")
+    return sign * total
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _decode_request(value: object) -> bytes:
+    if not isinstance(value, str) or not value:
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+@dataclass(frozen=True)
+class CertificateRequestView:
+    """The fields of a CertificateRequest the controller decides on."""
+
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    creation_timestamp: datetime
+    issuer_group: str
+    issuer_kind: str
+    issuer_name: str
+    csr_pem: bytes
+    duration_seconds: float | None
+    is_ca: bool
+    usages: tuple[str, ...]
+    conditions: tuple[dict[str, Any], ...]
+    has_certificate: bool
+    certificate_arn: str | None
+    failure_time: datetime | None
+
+    @property
+    def key(self) -> str:
+        """The workqueue key, ``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+    @classmethod
+    def from_obj(cls, obj: Mapping[str, Any]) -> CertificateRequestView:
+        """Parse a raw CertificateRequest (or its compact projection).
+
+        Missing fields get neutral values; ``spec.request`` that is not valid
+        base64 gives an empty ``csr_pem``; an invalid ``spec.duration`` gives
+        None (the default validity then applies; cert-manager's webhook
+        validates durations before we see them). A missing creationTimestamp
+        (never the case for objects read from the API server) reads as the
+        Unix epoch.
+        """
+        meta = _dict(obj.get("metadata"))
+        spec = _dict(obj.get("spec"))
+        status = _dict(obj.get("status"))
+        ref = _dict(spec.get("issuerRef"))
+        annotations = _dict(meta.get("annotations"))
+        duration: float | None = None
+        raw_duration = spec.get("duration")
+        if isinstance(raw_duration, str) and raw_duration:
+            try:
+                duration = parse_go_duration(raw_duration)
+            except ValueError:
+                duration = None
+        raw_usages = spec.get("usages")
+        usages = tuple(u for u in raw_usages if isinstance(u, str)) if raw_usages else ()
+        raw_conds = status.get("conditions")
+        conditions = (
+            tuple(dict(c) for c in raw_conds if isinstance(c, Mapping))
+            if isinstance(raw_conds, list)
+            else ()
+        )
+        arn = annotations.get(CERT_ARN_ANNOTATION)
+        return cls(
+            namespace=_str(meta.get("namespace")),
+            name=_str(meta.get("name")),
+            uid=_str(meta.get("uid")),
+            resource_version=_str(meta.get("resourceVersion")),
+            creation_timestamp=parse_time(meta.get("creationTimestamp")) or _EPOCH,
+            issuer_group=_str(ref.get("group")),
+            issuer_kind=_str(ref.get("kind")),
+            issuer_name=_str(ref.get("name")),
+            csr_pem=_decode_request(spec.get("request")),
+            duration_seconds=duration,
+            is_ca=spec.get("isCA") is True,
+            usages=usages,
+            conditions=conditions,
+            has_certificate=bool(status.get("certificate"))
+            or status.get(HAS_CERTIFICATE_MARKER) is True,
+            certificate_arn=arn if isinstance(arn, str) and arn else None,
+            failure_time=parse_time(status.get("failureTime")),
+        )
+
+
+def is_finished(obj: Mapping[str, Any]) -> bool:
+    """Whether a raw request is finished: Ready True, or Ready False with reason Failed/Denied."""
+    conds = _dict(obj.get("status")).get("conditions")
+    ready = find_condition(conds if isinstance(conds, list) else None, CONDITION_READY)
+    if ready is None:
+        return False
+    if ready.get("status") == "True":
+        return True
+    return ready.get("reason") in (REASON_FAILED, REASON_DENIED)
+
+
+def _compact_condition(cond: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {
+        k: cond[k]
+        for k in ("type", "status", "reason", "message", "lastTransitionTime")
+        if k in cond
+    }
+    message = kept.get("message")
+    if isinstance(message, str) and len(message) > COMPACT_MESSAGE_LIMIT:
+        kept["message"] = message[:COMPACT_MESSAGE_LIMIT]
+    return kept
+
+
+def compact_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What the informer cache keeps of a CertificateRequest.
+
+    Kept: metadata name, namespace, uid, resourceVersion, creationTimestamp,
+    generation and only the certificate-ARN annotation; ``spec.issuerRef``;
+    ``status.conditions`` (messages capped at 256 characters) and
+    ``status.failureTime``; plus ``status.hasCertificate`` (a boolean marker for
+    a non-empty ``status.certificate``) and a top-level ``compact: true``.
+
+    Dropped, for every request whether finished or not: ``spec.request``,
+    ``status.certificate`` and ``status.ca`` bodies, and all other spec fields.
+    The cache only drives the gates (issuerRef, conditions, certificate
+    present) and the mapping from issuers to requests; the reconciler GETs the
+    full object before signing, so an unfinished request needs no CSR in the
+    cache either. This keeps each cached request to a few hundred bytes.
+    """
+    meta = _dict(obj.get("metadata"))
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    new_meta: dict[str, Any] = {
+        k: meta[k]
+        for k in (
+            "name",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+        )
+        if k in meta
+    }
+    arn = _dict(meta.get("annotations")).get(CERT_ARN_ANNOTATION)
+    if isinstance(arn, str) and arn:
+        new_meta["annotations"] = {CERT_ARN_ANNOTATION: arn}
+    new_status: dict[str, Any] = {HAS_CERTIFICATE_MARKER: bool(status.get("certificate"))}
+    if status.get(HAS_CERTIFICATE_MARKER) is True:
+        new_status[HAS_CERTIFICATE_MARKER] = True
+    conds = status.get("conditions")
+    if isinstance(conds, list):
+        new_status["conditions"] = [_compact_condition(c) for c in conds if isinstance(c, Mapping)]
+    if "failureTime" in status:
+        new_status["failureTime"] = status["failureTime"]
+    result: dict[str, Any] = {COMPACT_MARKER: True, "metadata": new_meta, "status": new_status}
+    if "issuerRef" in spec:
+        result["spec"] = {"issuerRef": dict(_dict(spec.get("issuerRef")))}
+    return result

@@ -1,0 +1,231 @@
+"""AWSPCAIssuer / AWSPCAClusterIssuer: a typed view, CA ARN parsing and spec validation.
+
+Pure functions over the raw JSON dict of an issuer. Validation returns a list
+of human-readable problems (empty when the spec is usable) so the issuer's
+Ready condition can say everything that is wrong at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from issuer.api.certificaterequest import CONDITION_READY
+from issuer.api.conditions import find_condition
+from issuer.errors import PermanentError
+
+ISSUER_KIND = "AWSPCAIssuer"
+CLUSTER_ISSUER_KIND = "AWSPCAClusterIssuer"
+
+DEFAULT_ACCESS_KEY_ID_KEY = "AWS_ACCESS_KEY_ID"
+DEFAULT_SECRET_ACCESS_KEY_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a key name)
+DEFAULT_SESSION_TOKEN_KEY = "AWS_SESSION_TOKEN"  # noqa: S105 (a key name)
+
+_CA_ARN = re.compile(
+    r"^arn:(?P<partition>[a-z][a-z0-9-]*):acm-pca:(?P<region>[a-z]{2}(?:-[a-z0-9]+)+-\d+)"
+    r":(?P<account>\d{12}):certificate-authority/(?P<ca_id>[A-Za-z0-9][A-Za-z0-9-]*)$"
+)
+_ROLE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]+(/V\d+)?$")
+_TEMPLATE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:acm-pca:::template/[A-Za-z0-9_]+/V\d+$")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z0-9]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class CAArn:
+    """The parts of an ACM PCA certificate-authority ARN."""
+
+    partition: str
+    region: str
+    account: str
+    ca_id: str
+
+    @property
+    def arn(self) -> str:
+        """The ARN again, canonical form."""
+        return (
+            f"arn:{self.partition}:acm-pca:{self.region}:{self.account}"
+            f":certificate-authority/{self.ca_id}"
+        )
+
+
+def parse_ca_arn(arn: str) -> CAArn:
+    """Parse ``arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>``.
+
+    Raises PermanentError(reason="InvalidArn") when ``arn`` does not have that shape.
+    """
+    match = _CA_ARN.match(arn.strip()) if isinstance(arn, str) else None
+    if match is None:
+        raise PermanentError(
+            f"{arn!r} is not an AWS Private CA ARN "
+            "(expected arn:<partition>:acm-pca:<region>:<12-digit account>"
+            ":certificate-authority/<id>)",
+            reason="InvalidArn",
+        )
+    return CAArn(
+        partition=match["partition"],
+        region=match["region"],
+        account=match["account"],
+        ca_id=match["ca_id"],
+    )
+
+
+@dataclass(frozen=True)
+class SecretRefView:
+    """``spec.secretRef``: where static AWS credentials live and under which keys."""
+
+    name: str
+    namespace: str
+    access_key_id_key: str = DEFAULT_ACCESS_KEY_ID_KEY
+    secret_access_key_key: str = DEFAULT_SECRET_ACCESS_KEY_KEY
+    session_token_key: str = DEFAULT_SESSION_TOKEN_KEY
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _selector_key(ref: Mapping[str, Any], field: str, default: str) -> str:
+    return _str(_dict(ref.get(field)).get("key")) or default
+
+
+def _parse_secret_ref(value: object) -> SecretRefView | None:
+    ref = _dict(value)
+    if not any(v for v in ref.values()):
+        return None  # absent or `secretRef: {}`: use the default credential chain
+    return SecretRefView(
+        name=_str(ref.get("name")),
+        namespace=_str(ref.get("namespace")),
+        access_key_id_key=_selector_key(ref, "accessKeyIDSelector", DEFAULT_ACCESS_KEY_ID_KEY),
+        secret_access_key_key=_selector_key(
+            ref, "secretAccessKeySelector", DEFAULT_SECRET_ACCESS_KEY_KEY
+        ),
+        session_token_key=_selector_key(ref, "sessionTokenSelector", DEFAULT_SESSION_TOKEN_KEY),
+    )
+
+
+@dataclass(frozen=True)
+class IssuerView:
+    """The fields of an AWSPCAIssuer or AWSPCAClusterIssuer the controller acts on."""
+
+    kind: str
+    namespace: str
+    name: str
+    generation: int
+    arn: str
+    region: str
+    role: str
+    secret_ref: SecretRefView | None
+    default_template_name: str | None
+    conditions: tuple[dict[str, Any], ...]
+
+    @property
+    def is_cluster(self) -> bool:
+        """Whether this is an AWSPCAClusterIssuer."""
+        return self.kind == CLUSTER_ISSUER_KIND
+
+    @property
+    def key(self) -> str:
+        """``namespace/name`` for namespaced issuers, ``name`` for cluster issuers."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def is_ready(self) -> bool:
+        """Ready is True and was computed for the current generation."""
+        ready = find_condition(self.conditions, CONDITION_READY)
+        return (
+            ready is not None
+            and ready.get("status") == "True"
+            and ready.get("observedGeneration") == self.generation
+        )
+
+    @classmethod
+    def from_obj(cls, obj: Mapping[str, Any], kind: str) -> IssuerView:
+        """Parse a raw issuer of ``kind``; a cluster issuer always has namespace ''."""
+        if kind not in (ISSUER_KIND, CLUSTER_ISSUER_KIND):
+            raise ValueError(f"unknown issuer kind {kind!r}")
+        meta = _dict(obj.get("metadata"))
+        spec = _dict(obj.get("spec"))
+        status = _dict(obj.get("status"))
+        generation = meta.get("generation")
+        template = _str(_dict(spec.get("pcaTemplate")).get("defaultTemplateName"))
+        raw_conds = status.get("conditions")
+        return cls(
+            kind=kind,
+            namespace="" if kind == CLUSTER_ISSUER_KIND else _str(meta.get("namespace")),
+            name=_str(meta.get("name")),
+            generation=generation if isinstance(generation, int) else 0,
+            arn=_str(spec.get("arn")),
+            region=_str(spec.get("region")),
+            role=_str(spec.get("role")),
+            secret_ref=_parse_secret_ref(spec.get("secretRef")),
+            default_template_name=template or None,
+            conditions=(
+                tuple(dict(c) for c in raw_conds if isinstance(c, Mapping))
+                if isinstance(raw_conds, list)
+                else ()
+            ),
+        )
+
+
+def effective_region(view: IssuerView, *, default_region: str | None) -> str | None:
+    """Region to call: ``spec.region``, else the CA ARN's region, else ``default_region``."""
+    if view.region:
+        return view.region
+    try:
+        return parse_ca_arn(view.arn).region
+    except PermanentError:
+        return default_region or None
+
+
+def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> list[str]:
+    """Everything wrong with the issuer's spec, as sentences a human can act on."""
+    problems: list[str] = []
+    ca: CAArn | None = None
+    if not view.arn:
+        problems.append("spec.arn is required: set it to the ARN of your AWS Private CA")
+    else:
+        try:
+            ca = parse_ca_arn(view.arn)
+        except PermanentError as err:
+            problems.append(f"spec.arn: {err.message}")
+    if view.region and not _REGION.match(view.region):
+        problems.append(f"spec.region {view.region!r} is not an AWS region name")
+    elif view.region and ca is not None and view.region != ca.region:
+        problems.append(
+            f"spec.region {view.region!r} differs from the CA ARN's region {ca.region!r}; "
+            "AWS Private CA is regional: remove spec.region or make it match"
+        )
+    if effective_region(view, default_region=default_region) is None:
+        problems.append(
+            "no AWS region: set spec.region, use a valid CA ARN, or set AWS_REGION "
+            "on the controller"
+        )
+    if view.role and not _ROLE_ARN.match(view.role):
+        problems.append(
+            f"spec.role {view.role!r} is not an IAM role ARN "
+            "(expected arn:<partition>:iam::<12-digit account>:role/<name>)"
+        )
+    ref = view.secret_ref
+    if ref is not None:
+        if not ref.name:
+            problems.append("spec.secretRef.name is required when spec.secretRef is given")
+        if not view.is_cluster and ref.namespace and ref.namespace != view.namespace:
+            problems.append(
+                f"spec.secretRef.namespace {ref.namespace!r} is not allowed: an AWSPCAIssuer "
+                f"may only read Secrets in its own namespace {view.namespace!r}; leave "
+                "secretRef.namespace empty or use an AWSPCAClusterIssuer"
+            )
+    template = view.default_template_name
+    if template and not (_TEMPLATE_NAME.match(template) or _TEMPLATE_ARN.match(template)):
+        problems.append(
+            f"spec.pcaTemplate.defaultTemplateName {template!r} is neither a template name "
+            "(e.g. EndEntityCertificate/V1) nor a template ARN"
+        )
+    return problems

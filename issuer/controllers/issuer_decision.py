@@ -1,0 +1,89 @@
+"""The pure decision of the issuer reconciler: the Ready condition from what was checked.
+
+Precedence: spec problems, then the error met while loading credentials or
+describing the CA, then the CA status. Ready is True only when the CA is
+ACTIVE. Messages say what to fix.
+"""
+
+from __future__ import annotations
+
+from issuer.api.issuer import IssuerView
+from issuer.errors import (
+    IssuerControllerError,
+    IssuerError,
+    PendingError,
+    PermanentError,
+)
+
+REASON_VERIFIED = "Verified"
+REASON_INVALID_SPEC = "InvalidSpec"
+REASON_CREDENTIALS = "CredentialsError"
+REASON_CA_NOT_ACTIVE = "CANotActive"
+REASON_CA_UNREACHABLE = "CAUnreachable"
+REASON_ISSUER_ERROR = "IssuerError"
+REASON_NOT_CHECKED = "NotChecked"
+
+CA_ACTIVE = "ACTIVE"
+
+_CA_STATUS_HINTS = {
+    "CREATING": "it is still being created; wait for it to finish",
+    "PENDING_CERTIFICATE": "it has no CA certificate yet; sign and import its CA certificate",
+    "DISABLED": "it is disabled; enable it in AWS Private CA",
+    "EXPIRED": "its CA certificate has expired; renew it",
+    "FAILED": "its creation failed; create a new CA and update spec.arn",
+    "DELETED": "it is deleted (pending permanent deletion); restore it or update spec.arn",
+}
+
+
+def _credentials_hint(view: IssuerView) -> str:
+    ref = view.secret_ref
+    if ref is not None:
+        namespace = ref.namespace or view.namespace or "<cluster resource namespace>"
+        return (
+            f"check the Secret {namespace}/{ref.name} (keys {ref.access_key_id_key}, "
+            f"{ref.secret_access_key_key})"
+        )
+    if view.role:
+        return f"check that the controller may assume {view.role}"
+    return "check the controller's ServiceAccount role (IRSA) or its AWS environment"
+
+
+def decide_issuer_health(
+    view: IssuerView,
+    *,
+    problems: list[str],
+    ca_status: str | None,
+    error: IssuerControllerError | None,
+) -> tuple[str, str, str]:
+    """``(status, reason, message)`` of the issuer's Ready condition."""
+    if problems:
+        return "False", REASON_INVALID_SPEC, "invalid spec: " + "; ".join(problems)
+    if error is not None:
+        if isinstance(error, IssuerError):
+            if error.reason == REASON_CREDENTIALS:
+                return (
+                    "False",
+                    REASON_CREDENTIALS,
+                    f"cannot authenticate to AWS: {error.message}; {_credentials_hint(view)}",
+                )
+            reason = error.reason if error.reason != IssuerError.reason else REASON_ISSUER_ERROR
+            return "False", reason, f"{error.message} (CA {view.arn})"
+        if isinstance(error, PermanentError):
+            return (
+                "False",
+                REASON_INVALID_SPEC,
+                f"AWS rejected the issuer's configuration: {error.message}",
+            )
+        if isinstance(error, PendingError):
+            return "False", REASON_NOT_CHECKED, f"check in progress: {error.message}"
+        return (
+            "False",
+            REASON_CA_UNREACHABLE,
+            f"cannot check CA {view.arn}, will retry: {error.message}",
+        )
+    if ca_status is None:
+        return "False", REASON_NOT_CHECKED, f"CA {view.arn} has not been checked yet"
+    if ca_status == CA_ACTIVE:
+        return "True", REASON_VERIFIED, f"CA {view.arn} is ACTIVE and the credentials work"
+    hint = _CA_STATUS_HINTS.get(ca_status, "it must be ACTIVE to issue certificates")
+    return "False", REASON_CA_NOT_ACTIVE, f"CA {view.arn} is {ca_status}: {hint}"

@@ -1,0 +1,195 @@
+"""Issuer reconciler (both kinds): is this issuer usable right now?
+
+Pure part: ``decide_issuer_health`` (issuer_decision.py). This shell reads the
+issuer, validates its spec, loads its credentials (a Secret only from the
+namespace it may read), describes the CA through those credentials, writes
+the Ready condition (with observedGeneration) when it changed, and publishes
+the result to the registry. Ready issuers are checked again every
+``issuer_recheck_seconds`` (which also notices a changed Secret), broken ones
+with backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from issuer.api.certificaterequest import CONDITION_READY, GROUP, VERSION
+from issuer.api.conditions import conditions_equal_ignoring_time, set_condition
+from issuer.api.issuer import (
+    CLUSTER_ISSUER_KIND,
+    IssuerView,
+    effective_region,
+    validate_issuer_spec,
+)
+from issuer.config import Config
+from issuer.controllers.issuer_decision import decide_issuer_health
+from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issuer_key
+from issuer.errors import IssuerControllerError, IssuerError
+from issuer.kube.client import ApiError, KubeClient
+from issuer.kube.events import EventRecorder
+from issuer.observability import metrics
+from issuer.runtime.controller import DONE, Result
+from issuer.signer.credentials import CredentialSpec, StaticKeys
+from issuer.signer.pca import CAInfo, PCAClients
+
+log = logging.getLogger(__name__)
+
+PLURALS = {"AWSPCAIssuer": "awspcaissuers", CLUSTER_ISSUER_KIND: "awspcaclusterissuers"}
+
+
+def issuer_path(kind: str, namespace: str, name: str) -> str:
+    base = f"/apis/{GROUP}/{VERSION}"
+    if kind == CLUSTER_ISSUER_KIND:
+        return f"{base}/{PLURALS[kind]}/{name}"
+    return f"{base}/namespaces/{namespace}/{PLURALS[kind]}/{name}"
+
+
+def _b64(data: dict[str, Any], key: str) -> str | None:
+    raw = data.get(key)
+    if not raw:
+        return None
+    try:
+        return base64.b64decode(raw).decode().strip()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+class IssuerReconciler:
+    def __init__(
+        self,
+        config: Config,
+        client: KubeClient,
+        clients: PCAClients,
+        registry: IssuerRegistry,
+        events: EventRecorder,
+    ) -> None:
+        self.config = config
+        self.kube = client
+        self.clients = clients
+        self.registry = registry
+        self.events = events
+        self.default_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+    def secret_namespace(self, view: IssuerView) -> str:
+        """Namespaced issuers read only their own namespace; cluster issuers theirs or the default."""
+        assert view.secret_ref is not None
+        if view.is_cluster:
+            return view.secret_ref.namespace or self.config.cluster_resource_namespace
+        return view.namespace
+
+    async def _static_keys(self, view: IssuerView) -> StaticKeys | None:
+        ref = view.secret_ref
+        if ref is None:
+            return None
+        ns = self.secret_namespace(view)
+        try:
+            secret = await self.kube.get(f"/api/v1/namespaces/{ns}/secrets/{ref.name}")
+        except ApiError as e:
+            if e.not_found:
+                raise IssuerError(
+                    f"Secret {ns}/{ref.name} not found", reason="CredentialsError"
+                ) from e
+            if e.status == 403:
+                raise IssuerError(
+                    f"not allowed to read Secret {ns}/{ref.name}", reason="CredentialsError"
+                ) from e
+            raise
+        data = secret.get("data") or {}
+        key_id = _b64(data, ref.access_key_id_key)
+        secret_key = _b64(data, ref.secret_access_key_key)
+        missing = [
+            k
+            for k, v in ((ref.access_key_id_key, key_id), (ref.secret_access_key_key, secret_key))
+            if not v
+        ]
+        if missing:
+            raise IssuerError(
+                f"Secret {ns}/{ref.name} has no (valid) key(s) {', '.join(missing)}",
+                reason="CredentialsError",
+            )
+        assert key_id is not None
+        assert secret_key is not None
+        return StaticKeys(key_id, secret_key, _b64(data, ref.session_token_key))
+
+    async def reconcile(self, key: str) -> Result:
+        kind, namespace, name = split_issuer_key(key)
+        path = issuer_path(kind, namespace, name)
+        try:
+            obj = await self.kube.get(path)
+        except ApiError as e:
+            if e.not_found:
+                self.registry.remove(key)
+                self.clients.forget(key)
+                metrics.ISSUER_READY.labels(kind, namespace, name).set(0)
+                return DONE
+            raise
+        view = IssuerView.from_obj(obj, kind)
+        self.registry.set_seen(key)
+        problems = validate_issuer_spec(view, default_region=self.default_region)
+        region = effective_region(view, default_region=self.default_region)
+        ca: CAInfo | None = None
+        error: IssuerControllerError | None = None
+        pca = None
+        if not problems and region:
+            try:
+                spec = CredentialSpec(await self._static_keys(view), view.role or None, region)
+                pca = await self.clients.for_issuer(key, spec)
+                ca = await pca.describe_ca(view.arn)
+            except IssuerControllerError as e:
+                error = e
+        status, reason, message = decide_issuer_health(
+            view, problems=problems, ca_status=ca.status if ca else None, error=error
+        )
+        await self._write_ready(path, obj, view, status, reason, message)
+        metrics.ISSUER_READY.labels(kind, namespace, name).set(1 if status == "True" else 0)
+        if status == "True" and pca is not None and ca is not None:
+            self.registry.set_ready(key, ReadyIssuer(view, pca, ca))
+            return Result(requeue_after=self.config.issuer_recheck_seconds)
+        self.registry.set_not_ready(key, reason, message)
+        if error is not None and not isinstance(error, IssuerError):
+            self.clients.forget(key)
+        if problems:
+            return DONE  # only a spec change can fix it; that change re-queues us
+        return Result(backoff=True)
+
+    async def _write_ready(
+        self,
+        path: str,
+        obj: dict[str, Any],
+        view: IssuerView,
+        status: str,
+        reason: str,
+        message: str,
+    ) -> None:
+        old = list(view.conditions)
+        new = set_condition(
+            old,
+            type=CONDITION_READY,
+            status=status,
+            reason=reason,
+            message=message,
+            now=datetime.now(UTC),
+            observed_generation=view.generation,
+        )
+        if conditions_equal_ignoring_time(old, new):
+            return
+        try:
+            await self.kube.merge_patch(f"{path}/status", {"status": {"conditions": new}})
+        except ApiError as e:
+            if e.not_found:
+                return
+            raise
+        ref = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": view.kind,
+            "name": view.name,
+            "namespace": view.namespace,
+            "uid": obj.get("metadata", {}).get("uid"),
+        }
+        self.events.event(ref, "Normal" if status == "True" else "Warning", reason, message)
+        log.info("issuer condition", extra={"ready": status, "reason": reason, "detail": message})

@@ -1,0 +1,97 @@
+"""Wiring: informers, queues, reconcilers and controllers for one controller process."""
+
+from __future__ import annotations
+
+from issuer.api.certificaterequest import (
+    CM_CR_PLURAL,
+    CM_GROUP,
+    CM_VERSION,
+    GROUP,
+    VERSION,
+    compact_projection,
+)
+from issuer.api.issuer import CLUSTER_ISSUER_KIND, ISSUER_KIND
+from issuer.config import Config
+from issuer.controllers.issuers import PLURALS, IssuerReconciler
+from issuer.controllers.predicates import (
+    JSON,
+    issuer_needs_reconcile,
+    issuer_projection,
+    request_needs_reconcile,
+)
+from issuer.controllers.registry import IssuerRegistry, issuer_key
+from issuer.controllers.requests import RequestReconciler
+from issuer.kube.client import KubeClient
+from issuer.kube.events import EventRecorder
+from issuer.kube.informer import Informer, object_key
+from issuer.kube.workqueue import WorkQueue
+from issuer.observability.metrics import QueueMetrics
+from issuer.runtime.controller import Controller
+from issuer.runtime.manager import Parts
+from issuer.signer.pca import PCAClients
+from issuer.signer.ratelimit import RateLimiterRegistry
+
+COMPONENT = "awspca-issuer"
+
+
+def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
+    events = EventRecorder(client, COMPONENT)
+    clients = PCAClients(
+        threads=config.aws_threads,
+        limits=RateLimiterRegistry(config.pca_rate_limits),
+    )
+    request_queue: WorkQueue[str] = WorkQueue(observer=QueueMetrics("certificaterequest"))
+    issuer_queue: WorkQueue[str] = WorkQueue(
+        base_delay=1.0, max_delay=120.0, observer=QueueMetrics("issuer")
+    )
+    registry = IssuerRegistry(request_queue.add)
+    registry.recheck_issuer = issuer_queue.add
+    approval_check = not config.disable_approved_check
+
+    requests = Informer(
+        client,
+        f"/apis/{CM_GROUP}/{CM_VERSION}/{CM_CR_PLURAL}",
+        name="certificaterequests",
+        project=compact_projection,
+    )
+
+    def on_request(kind: str, old: JSON | None, new: JSON | None) -> None:
+        if kind == "DELETED" and old is not None:
+            registry.forget_request(object_key(old))
+            return
+        if new is not None and request_needs_reconcile(old, new, approval_check=approval_check):
+            request_queue.add(object_key(new))
+
+    requests.add_handler(on_request)
+
+    informers = [requests]
+    for kind in (ISSUER_KIND, CLUSTER_ISSUER_KIND):
+        inf = Informer(
+            client,
+            f"/apis/{GROUP}/{VERSION}/{PLURALS[kind]}",
+            name=PLURALS[kind],
+            project=issuer_projection,
+        )
+
+        def on_issuer(event: str, old: JSON | None, new: JSON | None, kind: str = kind) -> None:
+            obj = new if new is not None else old
+            if obj is None:
+                return
+            md = obj.get("metadata", {})
+            if event == "DELETED" or issuer_needs_reconcile(old, new):
+                issuer_queue.add(issuer_key(kind, md.get("namespace", ""), md.get("name", "")))
+
+        inf.add_handler(on_issuer)
+        informers.append(inf)
+
+    issuer_rec = IssuerReconciler(config, client, clients, registry, events)
+    request_rec = RequestReconciler(config, client, registry, events)
+    controllers = [
+        Controller(
+            "issuer", issuer_rec.reconcile, issuer_queue, workers=max(2, config.workers // 4)
+        ),
+        Controller(
+            "certificaterequest", request_rec.reconcile, request_queue, workers=config.workers
+        ),
+    ]
+    return Parts(informers=informers, controllers=controllers, events=events), clients

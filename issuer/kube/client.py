@@ -1,0 +1,168 @@
+"""Async raw-JSON access to the Kubernetes API over one aiohttp session.
+
+Objects stay plain dicts (no model classes). Client-side QPS/burst limiting is
+on by default, like client-go's, and off with
+``--disable-client-side-rate-limiting`` (the API server's priority and
+fairness then does the limiting).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from issuer.kube.config import ClusterAccess
+from issuer.ratelimit import TokenBucket
+
+JSON = dict[str, Any]
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+class ApiError(Exception):
+    """A non-2xx answer. ``status`` is the HTTP code; ``body`` the decoded Status if any."""
+
+    def __init__(self, status: int, body: JSON | None, method: str, path: str) -> None:
+        self.status = status
+        self.body = body or {}
+        self.reason = str(self.body.get("reason", ""))
+        message = str(self.body.get("message", "")) or f"HTTP {status}"
+        super().__init__(f"{method} {path}: {status} {message}")
+        self.message = message
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+class KubeClient:
+    """One connection pool to one API server; safe to share between tasks."""
+
+    def __init__(
+        self,
+        access: ClusterAccess,
+        *,
+        qps: float | None = 20.0,
+        burst: int = 30,
+        user_agent: str = "awspca-issuer",
+        field_manager: str = "awspca-issuer",
+        pool_size: int = 64,
+    ) -> None:
+        self.access = access
+        self.field_manager = field_manager
+        self._limiter = TokenBucket(qps, burst) if qps else None
+        self._user_agent = user_agent
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.access.namespace
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self.access.ssl_context, limit=self._pool_size),
+                read_bufsize=2**21,
+                headers={"User-Agent": self._user_agent},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        token = await self.access.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        timeout: float = 30.0,
+    ) -> JSON:
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        data = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"))
+            content_type = content_type or "application/json"
+        async with self._http().request(
+            method,
+            self.access.server + path,
+            params=params,
+            data=data,
+            headers=await self._headers(content_type),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as resp:
+            raw = await resp.read()
+            if resp.status >= 300:
+                raise ApiError(resp.status, _decode(raw), method, path)
+            return _decode(raw) or {}
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
+        return await self.request("GET", path, params=params)
+
+    async def create(self, path: str, obj: JSON) -> JSON:
+        return await self.request("POST", path, body=obj)
+
+    async def update(self, path: str, obj: JSON) -> JSON:
+        return await self.request("PUT", path, body=obj)
+
+    async def merge_patch(self, path: str, patch: JSON) -> JSON:
+        return await self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
+
+    async def delete(self, path: str) -> JSON:
+        return await self.request("DELETE", path)
+
+    async def watch(
+        self, path: str, params: dict[str, str], *, timeout: float
+    ) -> AsyncIterator[JSON]:
+        """Yield watch events until the server ends the stream (or ``timeout`` + slack)."""
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        q = {**params, "watch": "true", "allowWatchBookmarks": "true"}
+        async with self._http().get(
+            self.access.server + path,
+            params=q,
+            headers=await self._headers(None),
+            timeout=aiohttp.ClientTimeout(total=timeout + 30, sock_read=timeout + 30),
+        ) as resp:
+            if resp.status >= 300:
+                raise ApiError(resp.status, _decode(await resp.read()), "WATCH", path)
+            async for line in resp.content:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _decode(raw: bytes) -> JSON | None:
+    if not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return {"message": raw[:500].decode(errors="replace")}
+    return doc if isinstance(doc, dict) else {"items": doc}

@@ -1,0 +1,199 @@
+"""Where the API server is and how to authenticate to it: kubeconfig or in-cluster.
+
+Read without kubernetes_asyncio's model-heavy import for the common cases
+(client certificates, bearer tokens, token files, in-cluster ServiceAccount);
+kubeconfigs that need an exec plugin or an auth provider are handed to
+kubernetes_asyncio's loader, imported only then.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+TOKEN_REREAD_SECONDS = 60.0
+
+
+class KubeConfigError(RuntimeError):
+    """The kubeconfig or the in-cluster environment cannot be used."""
+
+
+@dataclass
+class ClusterAccess:
+    """Server URL, TLS settings and a way to get the current bearer token (if any)."""
+
+    server: str
+    ssl_context: ssl.SSLContext | bool
+    token_source: Callable[[], Awaitable[str | None]] | None = None
+    namespace: str = "default"
+
+    async def token(self) -> str | None:
+        if self.token_source is None:
+            return None
+        return await self.token_source()
+
+
+def _token_file_source(path: Path) -> Callable[[], Awaitable[str | None]]:
+    """Re-read a (rotated) token file at most once a minute."""
+    cache: list[Any] = [0.0, None]
+
+    async def source() -> str | None:
+        now = time.monotonic()
+        if cache[1] is None or now - cache[0] > TOKEN_REREAD_SECONDS:
+            cache[1] = path.read_text().strip()
+            cache[0] = now
+        token: str | None = cache[1]
+        return token
+
+    return source
+
+
+def _static_source(token: str) -> Callable[[], Awaitable[str | None]]:
+    async def source() -> str | None:
+        return token
+
+    return source
+
+
+def _ssl_context(
+    ca_data: bytes | None,
+    ca_file: str | None,
+    cert: tuple[bytes | None, str | None],
+    key: tuple[bytes | None, str | None],
+    insecure: bool,
+) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca_data:
+        ctx.load_verify_locations(cadata=ca_data.decode())
+    elif ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    cert_data, cert_file = cert
+    key_data, key_file = key
+    if cert_data or cert_file:
+        # ssl wants files; write inline data to private temp files and drop them.
+        with tempfile.TemporaryDirectory() as d:
+            cpath = cert_file or _write_private(Path(d) / "c.pem", cert_data or b"")
+            kpath = key_file or _write_private(Path(d) / "k.pem", key_data or b"")
+            ctx.load_cert_chain(cpath, kpath)
+    return ctx
+
+
+def _write_private(path: Path, data: bytes) -> str:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def in_cluster() -> ClusterAccess:
+    host = os.environ.get("KUBERNETES_SERVICE_HOST")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if not host:
+        raise KubeConfigError("not in a cluster (KUBERNETES_SERVICE_HOST unset) and no kubeconfig")
+    if ":" in host:
+        host = f"[{host}]"
+    ns_file = IN_CLUSTER_DIR / "namespace"
+    ctx = _ssl_context(None, str(IN_CLUSTER_DIR / "ca.crt"), (None, None), (None, None), False)
+    return ClusterAccess(
+        server=f"https://{host}:{port}",
+        ssl_context=ctx,
+        token_source=_token_file_source(IN_CLUSTER_DIR / "token"),
+        namespace=ns_file.read_text().strip() if ns_file.exists() else "default",
+    )
+
+
+def _b64(value: str | None) -> bytes | None:
+    return base64.b64decode(value) if value else None
+
+
+def _rel(base: Path, p: str | None) -> str | None:
+    if not p:
+        return None
+    return str(p if Path(p).is_absolute() else base / p)
+
+
+async def from_kubeconfig(path: str, context: str | None = None) -> ClusterAccess:
+    doc = yaml.safe_load(Path(path).read_text())
+    if not isinstance(doc, dict):
+        raise KubeConfigError(f"{path}: not a kubeconfig")
+    base = Path(path).parent
+    ctx_name = context or doc.get("current-context")
+    ctx = _named(doc, "contexts", ctx_name)["context"]
+    cluster = _named(doc, "clusters", ctx["cluster"])["cluster"]
+    user = _named(doc, "users", ctx.get("user"))["user"] if ctx.get("user") else {}
+    if "exec" in user or "auth-provider" in user:
+        return await _via_kubernetes_asyncio(path, ctx_name, ctx.get("namespace", "default"))
+    ssl_ctx = _ssl_context(
+        _b64(cluster.get("certificate-authority-data")),
+        _rel(base, cluster.get("certificate-authority")),
+        (_b64(user.get("client-certificate-data")), _rel(base, user.get("client-certificate"))),
+        (_b64(user.get("client-key-data")), _rel(base, user.get("client-key"))),
+        bool(cluster.get("insecure-skip-tls-verify")),
+    )
+    source = None
+    if user.get("token"):
+        source = _static_source(user["token"])
+    elif user.get("tokenFile"):
+        source = _token_file_source(Path(_rel(base, user["tokenFile"]) or ""))
+    return ClusterAccess(
+        server=str(cluster["server"]).rstrip("/"),
+        ssl_context=ssl_ctx,
+        token_source=source,
+        namespace=ctx.get("namespace", "default"),
+    )
+
+
+def _named(doc: dict[str, Any], section: str, name: str | None) -> dict[str, Any]:
+    for item in doc.get(section) or []:
+        if item.get("name") == name:
+            found: dict[str, Any] = item
+            return found
+    raise KubeConfigError(f"kubeconfig has no {section[:-1]} named {name!r}")
+
+
+async def _via_kubernetes_asyncio(path: str, context: str | None, namespace: str) -> ClusterAccess:
+    from kubernetes_asyncio import client, config  # heavy: only for exec/auth-provider
+
+    cfg = client.Configuration()
+    await config.load_kube_config(config_file=path, context=context, client_configuration=cfg)
+    ssl_ctx = _ssl_context(
+        None,
+        cfg.ssl_ca_cert,
+        (None, cfg.cert_file),
+        (None, cfg.key_file),
+        not cfg.verify_ssl,
+    )
+
+    async def source() -> str | None:
+        value = await cfg.get_api_key_with_prefix("BearerToken")
+        if not value:
+            return None
+        token = str(value)
+        return token.removeprefix("Bearer ").strip()
+
+    return ClusterAccess(
+        server=str(cfg.host).rstrip("/"),
+        ssl_context=ssl_ctx,
+        token_source=source,
+        namespace=namespace,
+    )
+
+
+async def load(kubeconfig: str | None) -> ClusterAccess:
+    """The kubeconfig when given (flag or KUBECONFIG), else the in-cluster configuration."""
+    if kubeconfig:
+        return await from_kubeconfig(kubeconfig)
+    return in_cluster()

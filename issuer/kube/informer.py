@@ -1,0 +1,201 @@
+"""List+watch informer with a compact cache and event handlers.
+
+One informer per resource: it lists (paginated), then watches from the list's
+resourceVersion with bookmarks, re-watches when the server ends a stream,
+re-lists on 410 Gone (computing the deletions it missed), and reconnects with
+capped exponential backoff when the API server is unreachable. The cache keeps
+only what ``project`` returns for each object, so memory stays flat however
+many finished objects the cluster accumulates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from issuer.kube.client import JSON, ApiError, KubeClient
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, JSON | None, JSON | None], None]
+"""Called with (event type ADDED/MODIFIED/DELETED, old projection, new projection)."""
+
+WATCH_TIMEOUT_SECONDS = 300
+LIST_PAGE = 500
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
+
+
+def object_key(obj: JSON) -> str:
+    """``namespace/name`` (or ``name`` for cluster-scoped objects)."""
+    md = obj.get("metadata", {})
+    ns = md.get("namespace")
+    return f"{ns}/{md.get('name')}" if ns else str(md.get("name"))
+
+
+def _identity(obj: JSON) -> JSON:
+    return obj
+
+
+class Informer:
+    """Keeps a projected cache of one resource collection in sync and fans out changes."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        path: str,
+        *,
+        name: str,
+        project: Callable[[JSON], JSON] = _identity,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> None:
+        self.client = client
+        self.path = path
+        self.name = name
+        self.project = project
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self._cache: dict[str, JSON] = {}
+        self._handlers: list[Handler] = []
+        self._rv: str | None = None
+        self.synced = asyncio.Event()
+        self.last_contact: float = 0.0
+        self.relists = 0
+
+    def add_handler(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def get(self, key: str) -> JSON | None:
+        return self._cache.get(key)
+
+    def keys(self) -> list[str]:
+        return list(self._cache)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def _params(self) -> dict[str, str]:
+        p: dict[str, str] = {}
+        if self.label_selector:
+            p["labelSelector"] = self.label_selector
+        if self.field_selector:
+            p["fieldSelector"] = self.field_selector
+        return p
+
+    def _emit(self, kind: str, old: JSON | None, new: JSON | None) -> None:
+        for h in self._handlers:
+            try:
+                h(kind, old, new)
+            except Exception:
+                log.exception("informer handler failed", extra={"informer": self.name})
+
+    async def _list(self) -> None:
+        fresh: dict[str, JSON] = {}
+        cont: str | None = None
+        rv = ""
+        while True:
+            params = {**self._params(), "limit": str(LIST_PAGE)}
+            if cont:
+                params["continue"] = cont
+            page = await self.client.get(self.path, params)
+            for item in page.get("items") or []:
+                fresh[object_key(item)] = self.project(item)
+            meta = page.get("metadata", {})
+            rv = meta.get("resourceVersion", rv)
+            cont = meta.get("continue")
+            if not cont:
+                break
+        old = self._cache
+        self._cache = fresh
+        self._rv = rv
+        self.last_contact = asyncio.get_running_loop().time()
+        for key in old.keys() - fresh.keys():
+            self._emit("DELETED", old[key], None)
+        for key, obj in fresh.items():
+            prev = old.get(key)
+            if prev is None:
+                self._emit("ADDED", None, obj)
+            elif prev != obj:
+                self._emit("MODIFIED", prev, obj)
+        self.synced.set()
+
+    def _apply(self, event: JSON) -> None:
+        kind = event.get("type")
+        obj = event.get("object") or {}
+        rv = obj.get("metadata", {}).get("resourceVersion")
+        if kind == "BOOKMARK":
+            self._rv = rv or self._rv
+            return
+        if kind == "ERROR":
+            code = obj.get("code")
+            raise ApiError(int(code or 500), obj, "WATCH", self.path)
+        key = object_key(obj)
+        if kind in ("ADDED", "MODIFIED"):
+            new = self.project(obj)
+            old = self._cache.get(key)
+            self._cache[key] = new
+            self._rv = rv or self._rv
+            self._emit("ADDED" if old is None else "MODIFIED", old, new)
+        elif kind == "DELETED":
+            old = self._cache.pop(key, None)
+            self._rv = rv or self._rv
+            self._emit("DELETED", old, self.project(obj))
+
+    async def run(self) -> None:
+        """List, then watch for ever; returns only when cancelled."""
+        backoff = BACKOFF_MIN
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self._list()
+                    need_list = False
+                params = {
+                    **self._params(),
+                    "resourceVersion": self._rv or "",
+                    "timeoutSeconds": str(WATCH_TIMEOUT_SECONDS),
+                }
+                async for event in self.client.watch(
+                    self.path, params, timeout=WATCH_TIMEOUT_SECONDS
+                ):
+                    self.last_contact = asyncio.get_running_loop().time()
+                    self._apply(event)
+                self.last_contact = asyncio.get_running_loop().time()
+                backoff = BACKOFF_MIN
+            except asyncio.CancelledError:
+                raise
+            except ApiError as e:
+                if e.gone:
+                    log.info("watch expired; relisting", extra={"informer": self.name})
+                    self.relists += 1
+                    need_list = True
+                    continue
+                log.warning("watch failed", extra={"informer": self.name, "error": str(e)})
+                need_list = e.status in (401, 403, 500, 503) or need_list
+                backoff = await _backoff(backoff)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as e:
+                log.warning(
+                    "API server unreachable; retrying",
+                    extra={"informer": self.name, "error": repr(e)},
+                )
+                backoff = await _backoff(backoff)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"name": self.name, "objects": len(self._cache), "synced": self.synced.is_set()}
+
+
+async def _backoff(current: float) -> float:
+    await asyncio.sleep(current * (0.5 + random.random() / 2))
+    return min(current * 2, BACKOFF_MAX)
+
+
+async def cancel_quietly(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

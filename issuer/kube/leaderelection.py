@@ -1,0 +1,153 @@
+"""Leader election on a coordination.k8s.io/v1 Lease, as client-go does it.
+
+The candidate acquires the Lease when it is free, expired or already its own,
+renews it every ``retry_period``, and gives leadership up when it cannot renew
+within ``renew_deadline``. On shutdown the leader releases the Lease (empty
+holder, 1 s duration) so a successor takes over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from issuer.kube.client import ApiError, KubeClient
+
+log = logging.getLogger(__name__)
+
+
+def _now_micro() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    return datetime.strptime(ts.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def default_identity() -> str:
+    return f"{socket.gethostname()}_{uuid.uuid4()}"
+
+
+class LeaderElector:
+    def __init__(
+        self,
+        client: KubeClient,
+        namespace: str,
+        name: str,
+        *,
+        identity: str | None = None,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+    ) -> None:
+        self.client = client
+        self.path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity or default_identity()
+        self.lease_duration = lease_duration
+        self.renew_deadline = renew_deadline
+        self.retry_period = retry_period
+        self.is_leader = asyncio.Event()
+        self.lost = asyncio.Event()
+        self._lease: dict[str, Any] | None = None
+
+    def _spec(self, acquire_time: str | None, transitions: int) -> dict[str, Any]:
+        now = _now_micro()
+        return {
+            "holderIdentity": self.identity,
+            "leaseDurationSeconds": int(self.lease_duration),
+            "acquireTime": acquire_time or now,
+            "renewTime": now,
+            "leaseTransitions": transitions,
+        }
+
+    async def _try_acquire_or_renew(self) -> bool:
+        try:
+            lease = await self.client.get(f"{self.path}/{self.name}")
+        except ApiError as e:
+            if not e.not_found:
+                raise
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace},
+                "spec": self._spec(None, 0),
+            }
+            try:
+                self._lease = await self.client.create(self.path, body)
+            except ApiError as ce:
+                if ce.conflict:
+                    return False
+                raise
+            return True
+        spec = lease.get("spec", {})
+        holder = spec.get("holderIdentity") or ""
+        renew = _parse(spec.get("renewTime"))
+        duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
+        expired = renew is None or (datetime.now(UTC) - renew).total_seconds() > duration
+        if holder and holder != self.identity and not expired:
+            self._lease = lease
+            return False
+        transitions = int(spec.get("leaseTransitions") or 0)
+        mine = holder == self.identity
+        lease["spec"] = self._spec(
+            spec.get("acquireTime") if mine else None, transitions if mine else transitions + 1
+        )
+        try:
+            self._lease = await self.client.update(f"{self.path}/{self.name}", lease)
+        except ApiError as e:
+            if e.conflict:
+                return False
+            raise
+        return True
+
+    async def _attempt(self) -> bool:
+        try:
+            return await asyncio.wait_for(self._try_acquire_or_renew(), self.renew_deadline)
+        except (ApiError, OSError, TimeoutError) as e:
+            log.warning("lease attempt failed", extra={"lease": self.name, "error": str(e)})
+            return False
+        except Exception as e:  # noqa: BLE001 - aiohttp errors and the like: retry
+            log.warning("lease attempt failed", extra={"lease": self.name, "error": repr(e)})
+            return False
+
+    async def acquire(self) -> None:
+        """Block until this candidate is the leader."""
+        while not await self._attempt():
+            await asyncio.sleep(self.retry_period)
+        log.info("became leader", extra={"lease": self.name, "identity": self.identity})
+        self.is_leader.set()
+
+    async def hold(self) -> None:
+        """Renew until renewal fails for ``renew_deadline``; then set ``lost`` and return."""
+        last_ok = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(self.retry_period)
+            if await self._attempt():
+                last_ok = asyncio.get_running_loop().time()
+            elif asyncio.get_running_loop().time() - last_ok > self.renew_deadline:
+                log.error("lost leadership", extra={"lease": self.name})
+                self.is_leader.clear()
+                self.lost.set()
+                return
+
+    async def release(self) -> None:
+        if not self.is_leader.is_set() or self._lease is None:
+            return
+        lease = dict(self._lease)
+        spec = dict(lease.get("spec", {}))
+        spec.update({"holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": _now_micro()})
+        lease["spec"] = spec
+        try:
+            await self.client.update(f"{self.path}/{self.name}", lease)
+            log.info("released lease", extra={"lease": self.name})
+        except Exception as e:  # noqa: BLE001 - best effort on the way out
+            log.warning("lease release failed", extra={"error": str(e)})
+        self.is_leader.clear()

@@ -1,0 +1,292 @@
+"""An asyncio workqueue with controller-runtime semantics: dedup, delays, per-key backoff.
+
+* A key queued several times is processed once (``dirty`` set).
+* A key being processed is never handed to a second worker; an ``add`` during
+  processing is remembered and the key is queued again on ``done``.
+* ``add_after`` keeps the earliest due time per key; one event-loop timer
+  serves all delayed keys.
+* ``add_rate_limited`` backs off per key: ``base * 2**n`` capped at ``cap``
+  (0.5 s doubling up to 300 s by default); ``forget`` resets it.
+* ``shutdown``: new adds are ignored, ``get`` raises ``QueueShutDown`` (even if
+  keys are still queued: an informer resync or the next leader re-adds them);
+  keys in progress may still be marked ``done``.
+
+Needs a running event loop only for ``get`` and ``add_after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Hashable
+from typing import Generic, Protocol, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+class QueueShutDown(Exception):
+    """The queue was shut down; workers should exit."""
+
+
+class QueueObserver(Protocol):
+    """Metrics hooks; every method must be cheap and must not raise."""
+
+    def on_add(self) -> None:
+        """A key was added (before dedup), like workqueue_adds_total."""
+
+    def on_depth(self, depth: int) -> None:
+        """The number of keys waiting to be handed out changed."""
+
+    def on_queue_latency(self, seconds: float) -> None:
+        """A key waited ``seconds`` between being queued and handed to a worker."""
+
+    def on_work_duration(self, seconds: float) -> None:
+        """A worker held a key for ``seconds`` (from ``get`` to ``done``)."""
+
+    def on_retry(self) -> None:
+        """A key was re-added with backoff (``add_rate_limited``)."""
+
+
+class NullObserver:
+    """The default observer: records nothing."""
+
+    def on_add(self) -> None:
+        return None
+
+    def on_depth(self, depth: int) -> None:
+        return None
+
+    def on_queue_latency(self, seconds: float) -> None:
+        return None
+
+    def on_work_duration(self, seconds: float) -> None:
+        return None
+
+    def on_retry(self) -> None:
+        return None
+
+
+class WorkQueue(Generic[K]):
+    """Keys to reconcile, handed to workers one at a time per key."""
+
+    def __init__(
+        self,
+        *,
+        base_delay: float = 0.5,
+        max_delay: float = 300.0,
+        observer: QueueObserver | None = None,
+    ) -> None:
+        if base_delay <= 0 or max_delay < base_delay:
+            raise ValueError("need 0 < base_delay <= max_delay")
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._observer: QueueObserver = observer or NullObserver()
+        self._queue: deque[K] = deque()
+        self._dirty: set[K] = set()
+        self._processing: dict[K, float] = {}  # key -> time handed out
+        self._queued_at: dict[K, float] = {}
+        self._getters: deque[asyncio.Future[K]] = deque()
+        self._failures: dict[K, int] = {}
+        self._due: dict[K, float] = {}
+        self._heap: list[tuple[float, int, K]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._shutting_down = False
+
+    # -- state ------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def len(self) -> int:
+        """Keys waiting to be handed out (not counting delayed or in-progress keys)."""
+        return len(self._queue)
+
+    @property
+    def shutting_down(self) -> bool:
+        """Whether ``shutdown`` was called."""
+        return self._shutting_down
+
+    def num_requeues(self, key: K) -> int:
+        """How many times ``key`` was re-added with backoff since the last ``forget``."""
+        return self._failures.get(key, 0)
+
+    def num_delayed(self) -> int:
+        """Keys waiting for their ``add_after`` due time."""
+        return len(self._due)
+
+    def is_processing(self, key: K) -> bool:
+        """Whether a worker holds ``key``."""
+        return key in self._processing
+
+    # -- adding -----------------------------------------------------------
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _clock(self) -> float:
+        try:
+            return self._now()
+        except RuntimeError:
+            return 0.0
+
+    def add(self, key: K) -> None:
+        """Queue ``key`` now (deduplicated; deferred to ``done`` if it is being processed)."""
+        if self._shutting_down:
+            return
+        self._observer.on_add()
+        if key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key in self._processing:
+            return
+        self._queued_at[key] = self._clock()
+        self._queue.append(key)
+        self._dispatch()
+        self._observer.on_depth(len(self._queue))
+
+    def add_after(self, key: K, delay: float) -> None:
+        """Queue ``key`` after ``delay`` seconds; an earlier pending due time wins."""
+        if self._shutting_down:
+            return
+        if delay <= 0:
+            self.add(key)
+            return
+        due = self._now() + delay
+        current = self._due.get(key)
+        if current is not None and current <= due:
+            return
+        self._due[key] = due
+        heapq.heappush(self._heap, (due, next(self._seq), key))
+        self._arm_timer()
+
+    def backoff_delay(self, key: K) -> float:
+        """The delay the next ``add_rate_limited(key)`` would use."""
+        exponent = self._failures.get(key, 0)
+        if exponent >= 64:
+            return self.max_delay
+        return min(self.base_delay * (2.0**exponent), self.max_delay)
+
+    def add_rate_limited(self, key: K) -> float:
+        """Queue ``key`` after its per-key exponential backoff; return the delay used."""
+        delay = self.backoff_delay(key)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        self._observer.on_retry()
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: K) -> None:
+        """Reset ``key``'s backoff (after a success or a deliberate requeue_after)."""
+        self._failures.pop(key, None)
+
+    # -- timer for delayed keys ---------------------------------------------
+
+    def _arm_timer(self) -> None:
+        while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # stale entry: superseded or already fired
+        if not self._heap:
+            self._cancel_timer()
+            return
+        when = self._heap[0][0]
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= when:
+            return
+        self._cancel_timer()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(when, self._fire)
+        self._timer_at = when
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        now = self._now()
+        while self._heap and self._heap[0][0] <= now:
+            due, _, key = heapq.heappop(self._heap)
+            if self._due.get(key) == due:
+                del self._due[key]
+                self.add(key)
+        if self._heap and not self._shutting_down:
+            self._arm_timer()
+
+    # -- handing out ----------------------------------------------------------
+
+    def _hand_out(self, key: K) -> None:
+        self._dirty.discard(key)
+        now = self._clock()
+        self._processing[key] = now
+        queued = self._queued_at.pop(key, None)
+        if queued is not None:
+            self._observer.on_queue_latency(max(now - queued, 0.0))
+
+    def _dispatch(self) -> None:
+        while self._queue and self._getters:
+            getter = self._getters.popleft()
+            if getter.done():
+                continue
+            key = self._queue.popleft()
+            self._hand_out(key)
+            getter.set_result(key)
+
+    def _give_back(self, key: K) -> None:
+        """A getter was cancelled after ``key`` was handed to it: put the key back in front."""
+        self._processing.pop(key, None)
+        if self._shutting_down:
+            self._dirty.discard(key)
+            return
+        self._dirty.add(key)
+        self._queued_at[key] = self._clock()
+        self._queue.appendleft(key)
+        self._dispatch()
+
+    async def get(self) -> K:
+        """Wait for a key; the caller must call ``done(key)`` when finished with it."""
+        if self._shutting_down:
+            raise QueueShutDown
+        if self._queue and not self._getters:
+            key = self._queue.popleft()
+            self._hand_out(key)
+            self._observer.on_depth(len(self._queue))
+            return key
+        fut: asyncio.Future[K] = asyncio.get_running_loop().create_future()
+        self._getters.append(fut)
+        self._dispatch()
+        try:
+            key = await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._give_back(fut.result())
+            raise
+        self._observer.on_depth(len(self._queue))
+        return key
+
+    def done(self, key: K) -> None:
+        """The worker finished ``key``; re-queue it if it was added meanwhile."""
+        started = self._processing.pop(key, None)
+        if started is None:
+            return
+        self._observer.on_work_duration(max(self._clock() - started, 0.0))
+        if key in self._dirty and not self._shutting_down:
+            self._queued_at[key] = self._clock()
+            self._queue.append(key)
+            self._dispatch()
+            self._observer.on_depth(len(self._queue))
+
+    def shutdown(self) -> None:
+        """Stop: ignore adds, drop delayed keys, make every ``get`` raise QueueShutDown."""
+        self._shutting_down = True
+        self._cancel_timer()
+        self._due.clear()
+        self._heap.clear()
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_exception(QueueShutDown())

@@ -1,0 +1,109 @@
+"""A controller: N async workers draining a workqueue into a reconcile function.
+
+The reconcile returns a ``Result``; the controller maps it onto the queue the
+way controller-runtime does: ``requeue_after`` -> forget the backoff and come
+back later; ``backoff`` -> re-add with per-key exponential backoff; an
+exception -> logged, then backoff; otherwise -> forget. On ``stop`` the queue
+shuts down and workers finish the reconcile they are in (drain) before
+``run`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from issuer.kube.workqueue import QueueShutDown, WorkQueue
+from issuer.observability import metrics
+from issuer.observability.logging import reconcile_context
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile asks of the queue."""
+
+    requeue_after: float | None = None
+    backoff: bool = False
+
+
+DONE = Result()
+
+
+class Controller(Generic[K]):
+    def __init__(
+        self,
+        name: str,
+        reconcile: Callable[[K], Awaitable[Result]],
+        queue: WorkQueue[K],
+        *,
+        workers: int,
+    ) -> None:
+        self.name = name
+        self.reconcile = reconcile
+        self.queue = queue
+        self.workers = workers
+        self._active = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run workers until ``stop`` is set, then drain and return."""
+        tasks = [
+            asyncio.create_task(self._worker(i), name=f"{self.name}-worker-{i}")
+            for i in range(self.workers)
+        ]
+        log.info("controller started", extra={"controller": self.name, "workers": self.workers})
+        await stop.wait()
+        self.queue.shutdown()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("controller drained", extra={"controller": self.name})
+
+    async def _worker(self, index: int) -> None:
+        while True:
+            try:
+                key = await self.queue.get()
+            except QueueShutDown:
+                return
+            self._active += 1
+            metrics.ACTIVE_WORKERS.labels(self.name).set(self._active)
+            try:
+                await self._process(key)
+            finally:
+                self._active -= 1
+                metrics.ACTIVE_WORKERS.labels(self.name).set(self._active)
+                self.queue.done(key)
+
+    async def _process(self, key: K) -> None:
+        rid = uuid.uuid4().hex[:12]
+        with reconcile_context(controller=self.name, key=str(key), reconcile_id=rid):
+            start = asyncio.get_running_loop().time()
+            try:
+                result = await self.reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reconcile failed")
+                metrics.RECONCILE_TOTAL.labels(self.name, "error").inc()
+                metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                self.queue.add_rate_limited(key)
+                return
+            finally:
+                metrics.RECONCILE_TIME.labels(self.name).observe(
+                    asyncio.get_running_loop().time() - start
+                )
+            if result.requeue_after is not None:
+                metrics.RECONCILE_TOTAL.labels(self.name, "requeue_after").inc()
+                self.queue.forget(key)
+                self.queue.add_after(key, result.requeue_after)
+            elif result.backoff:
+                metrics.RECONCILE_TOTAL.labels(self.name, "requeue").inc()
+                self.queue.add_rate_limited(key)
+            else:
+                metrics.RECONCILE_TOTAL.labels(self.name, "success").inc()
+                self.queue.forget(key)

@@ -1,0 +1,224 @@
+"""CertificateRequest view parsing, Go durations and the informer's compact projection."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from issuer.api.certificaterequest import (
+    CERT_ARN_ANNOTATION,
+    COMPACT_MARKER,
+    CertificateRequestView,
+    compact_projection,
+    is_finished,
+    parse_go_duration,
+)
+
+CSR = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+
+
+def _cr(**status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "metadata": {
+            "name": "req",
+            "namespace": "istio-system",
+            "uid": "u-1",
+            "resourceVersion": "42",
+            "generation": 1,
+            "creationTimestamp": "2026-01-02T03:04:05Z",
+            "annotations": {
+                CERT_ARN_ANNOTATION: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x/certificate/y",
+                "cert-manager.io/certificate-name": "cacerts",
+                "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 5000 + "}",
+            },
+            "labels": {"a": "b"},
+            "managedFields": [{"manager": "x" * 1000}],
+        },
+        "spec": {
+            "issuerRef": {
+                "group": "awspca.cert-manager.io",
+                "kind": "AWSPCAClusterIssuer",
+                "name": "pca",
+            },
+            "request": base64.b64encode(CSR).decode(),
+            "duration": "2160h0m0s",
+            "isCA": True,
+            "usages": ["digital signature", "cert sign"],
+            "username": "system:serviceaccount:cert-manager:cert-manager",
+        },
+        "status": status,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("720h0m0s", 720 * 3600),
+        ("1h30m", 5400),
+        ("90s", 90),
+        ("1.5h", 5400),
+        ("2h45m30.5s", 2 * 3600 + 45 * 60 + 30.5),
+        ("500ms", 0.5),
+        ("1000us", 0.001),
+        ("1000\u00b5s", 0.001),
+        ("1000000ns", 0.001),
+        ("0", 0),
+        ("0s", 0),
+        ("-1h", -3600),
+        ("+5m", 300),
+        (".5s", 0.5),
+    ],
+)
+def test_parse_go_duration(text: str, seconds: float) -> None:
+    assert parse_go_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1d", "1h 30m", "1hh", "abc", "-", "1.2.3s"])
+def test_parse_go_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_go_duration(text)
+
+
+def test_view_from_full_object() -> None:
+    view = CertificateRequestView.from_obj(
+        _cr(
+            certificate="Y2VydA==",
+            failureTime="2026-01-03T00:00:00Z",
+            conditions=[{"type": "Approved", "status": "True"}],
+        )
+    )
+    assert view.namespace == "istio-system"
+    assert view.name == "req"
+    assert view.key == "istio-system/req"
+    assert view.uid == "u-1"
+    assert view.resource_version == "42"
+    assert view.creation_timestamp == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert view.issuer_group == "awspca.cert-manager.io"
+    assert view.issuer_kind == "AWSPCAClusterIssuer"
+    assert view.issuer_name == "pca"
+    assert view.csr_pem == CSR
+    assert view.duration_seconds == 2160 * 3600
+    assert view.is_ca is True
+    assert view.usages == ("digital signature", "cert sign")
+    assert view.conditions == ({"type": "Approved", "status": "True"},)
+    assert view.has_certificate is True
+    assert view.certificate_arn is not None
+    assert view.certificate_arn.endswith("/certificate/y")
+    assert view.failure_time == datetime(2026, 1, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "expected"),
+    [
+        ({"spec": {}}, "csr_pem", b""),
+        ({"spec": {"request": "not base64!!"}}, "csr_pem", b""),
+        ({"spec": {"request": 12}}, "csr_pem", b""),
+        ({"spec": {}}, "duration_seconds", None),
+        ({"spec": {"duration": "forever"}}, "duration_seconds", None),
+        ({"spec": {"duration": "1h"}}, "duration_seconds", 3600.0),
+        ({"spec": {}}, "is_ca", False),
+        ({"spec": {"isCA": "true"}}, "is_ca", False),
+        ({"spec": {}}, "usages", ()),
+        ({"spec": {}}, "issuer_group", ""),
+        ({"status": {}}, "has_certificate", False),
+        ({"status": {"certificate": ""}}, "has_certificate", False),
+        ({"status": {"hasCertificate": True}}, "has_certificate", True),
+        ({"status": {"conditions": "junk"}}, "conditions", ()),
+        ({"metadata": {}}, "certificate_arn", None),
+        ({"metadata": {"annotations": {CERT_ARN_ANNOTATION: ""}}}, "certificate_arn", None),
+        ({"metadata": {}}, "creation_timestamp", datetime(1970, 1, 1, tzinfo=UTC)),
+        ({"status": {}}, "failure_time", None),
+    ],
+)
+def test_view_defaults_and_bad_values(patch: dict[str, Any], field: str, expected: object) -> None:
+    obj = _cr()
+    obj.update(patch)
+    assert getattr(CertificateRequestView.from_obj(obj), field) == expected
+
+
+def test_view_of_empty_object() -> None:
+    view = CertificateRequestView.from_obj({})
+    assert (view.name, view.namespace, view.csr_pem, view.has_certificate) == ("", "", b"", False)
+
+
+FINISHED_READY = [{"type": "Ready", "status": "True", "reason": "Issued"}]
+FAILED_READY = [{"type": "Ready", "status": "False", "reason": "Failed", "message": "m" * 1000}]
+DENIED_READY = [{"type": "Ready", "status": "False", "reason": "Denied"}]
+PENDING_READY = [{"type": "Ready", "status": "False", "reason": "Pending"}]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "finished"),
+    [
+        (None, False),
+        ([], False),
+        (PENDING_READY, False),
+        (FINISHED_READY, True),
+        (FAILED_READY, True),
+        (DENIED_READY, True),
+    ],
+)
+def test_is_finished(conditions: list[dict[str, Any]] | None, finished: bool) -> None:
+    status = {} if conditions is None else {"conditions": conditions}
+    assert is_finished(_cr(**status)) is finished
+
+
+@pytest.mark.parametrize(
+    ("status", "has_cert"),
+    [
+        ({"conditions": FINISHED_READY, "certificate": "QQ==" * 2000, "ca": "QQ==" * 2000}, True),
+        ({"conditions": FAILED_READY, "failureTime": "2026-01-03T00:00:00Z"}, False),
+        ({"conditions": PENDING_READY}, False),
+        ({}, False),
+    ],
+)
+def test_compact_projection(status: dict[str, Any], has_cert: bool) -> None:
+    full = _cr(**status)
+    compact = compact_projection(full)
+    assert compact[COMPACT_MARKER] is True
+    assert "request" not in compact.get("spec", {})
+    assert set(compact["spec"]) == {"issuerRef"}
+    assert "certificate" not in compact["status"]
+    assert "ca" not in compact["status"]
+    assert compact["metadata"]["annotations"] == {
+        CERT_ARN_ANNOTATION: full["metadata"]["annotations"][CERT_ARN_ANNOTATION]
+    }
+    assert "managedFields" not in compact["metadata"]
+    assert set(compact["metadata"]) == {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "generation",
+        "annotations",
+    }
+    assert len(json.dumps(compact)) < 1200  # small whatever the bodies weigh
+    # the gates see the same thing from the projection as from the object
+    a = CertificateRequestView.from_obj(full)
+    b = CertificateRequestView.from_obj(compact)
+    assert b.has_certificate is has_cert
+    assert (a.has_certificate, a.issuer_kind, a.issuer_group, a.certificate_arn, a.uid) == (
+        b.has_certificate,
+        b.issuer_kind,
+        b.issuer_group,
+        b.certificate_arn,
+        b.uid,
+    )
+    assert [c.get("reason") for c in a.conditions] == [c.get("reason") for c in b.conditions]
+    assert a.failure_time == b.failure_time
+    assert all(len(c.get("message", "")) <= 256 for c in b.conditions)
+    # projecting twice changes nothing
+    assert compact_projection(compact) == compact
+
+
+def test_compact_projection_without_annotation() -> None:
+    obj = _cr()
+    del obj["metadata"]["annotations"]
+    assert "annotations" not in compact_projection(obj)["metadata"]
