@@ -1,0 +1,170 @@
+"""The ACM PCA wire protocol (AWS JSON 1.1) on top of `PcaService`.
+
+Parses ``X-Amz-Target: ACMPrivateCA.<Op>`` requests as botocore sends them,
+authenticates them (SigV4), applies role permissions, fault injection and
+throttling, runs the operation and answers JSON, or a JSON error
+``{"__type": code, "message": ...}`` botocore turns into a ClientError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import certs
+from .calllog import CallRecord
+from .errors import ApiError
+from .identity import Identity, matches
+from .pca_ops import OPERATIONS, CallContext
+from .sigv4 import AuthError, verify
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+TARGET_PREFIX = "ACMPrivateCA."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+BLOB_PARAMS = ("Csr", "Certificate", "CertificateChain")
+
+_AUTH_CODES: dict[str, tuple[str, int]] = {
+    "missing": ("MissingAuthenticationTokenException", 403),
+    "malformed": ("IncompleteSignatureException", 400),
+    "unknown_key": ("UnrecognizedClientException", 400),
+    "invalid_token": ("UnrecognizedClientException", 400),
+    "expired": ("ExpiredTokenException", 400),
+    "bad_signature": ("InvalidSignatureException", 400),
+    "skew": ("InvalidSignatureException", 400),
+}
+
+
+def _json_response(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())},
+    )
+
+
+def error_response(err: ApiError) -> web.Response:
+    return _json_response({"__type": err.code, "message": err.message}, err.status)
+
+
+def _decode_blobs(params: dict[str, Any]) -> None:
+    for name in BLOB_PARAMS:
+        value = params.get(name)
+        if isinstance(value, str):
+            try:
+                params[name] = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                params[name] = value.encode()
+
+
+def check_access(identity: Identity, operation: str, ca_arn: str | None) -> None:
+    """Role sessions may only touch the CAs their role allows."""
+    role = identity.role
+    if role is None or ca_arn is None or matches(ca_arn, role.allowed_cas):
+        return
+    raise ApiError(
+        "AccessDeniedException",
+        f"User: {identity.arn} is not authorized to perform: acm-pca:{operation} "
+        f"on resource: {ca_arn}",
+    )
+
+
+async def handle(emu: Emulator, request: web.Request, body: bytes, target: str) -> web.Response:
+    started = time.monotonic()
+    operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+    rec = CallRecord(
+        time=time.time(), service="acm-pca", operation=operation, result="OK", status=200
+    )
+    try:
+        resp = await _handle(emu, request, body, operation, rec)
+    except ApiError as err:
+        rec.result, rec.status = err.code, err.status
+        resp = error_response(err)
+    except Exception as exc:  # a bug must still answer like AWS does
+        log.exception("internal error in %s", operation)
+        internal = ApiError("InternalFailure", f"Internal error: {type(exc).__name__}: {exc}")
+        rec.result, rec.status = internal.code, internal.status
+        resp = error_response(internal)
+    rec.duration = time.monotonic() - started
+    emu.calls.add(rec)
+    return resp
+
+
+async def _handle(
+    emu: Emulator, request: web.Request, body: bytes, operation: str, rec: CallRecord
+) -> web.Response:
+    if operation not in OPERATIONS:
+        raise ApiError("UnknownOperationException", f"Unknown operation {operation}")
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ApiError("SerializationException", "The request body is not valid JSON.") from exc
+    if not isinstance(params, dict):
+        raise ApiError("SerializationException", "The request body must be a JSON object.")
+    ca_arn = params.get("CertificateAuthorityArn")
+    rec.ca_arn = ca_arn if isinstance(ca_arn, str) else None
+    token = params.get("IdempotencyToken")
+    rec.idempotency_token = token if isinstance(token, str) else None
+    if isinstance(params.get("CertificateArn"), str):
+        rec.certificate_arn = params["CertificateArn"]
+    try:
+        auth = verify(
+            method=request.method,
+            raw_path=request.raw_path.split("?", 1)[0],
+            raw_query=request.query_string,
+            headers=request.headers,
+            body=body,
+            store=emu.creds,
+            now=emu.clock(),
+            max_skew=emu.config.max_clock_skew,
+            check_signature=emu.config.verify_signatures,
+            service="acm-pca",
+        )
+    except AuthError as err:
+        code, status = _AUTH_CODES[err.kind]
+        raise ApiError(code, err.message, status) from err
+    identity = auth.credential.identity
+    rec.access_key_id = identity.access_key_id
+    rec.caller_arn = identity.arn
+    rec.region = auth.region
+    check_access(identity, operation, rec.ca_arn)
+    fault = emu.faults.decide(operation)
+    if fault.latency > 0:
+        await asyncio.sleep(fault.latency)
+    if fault.error is not None:
+        raise fault.error
+    if not emu.throttler.allow(operation, identity.account, auth.region):
+        raise ApiError("ThrottlingException", "Rate exceeded")
+    _decode_blobs(params)
+    ctx = CallContext(account=identity.account, region=auth.region)
+    if operation == "CreateCertificateAuthority":
+        result = await _create_ca(emu, params, ctx)
+    else:
+        result = OPERATIONS[operation](emu.pca, params, ctx)
+    if operation == "IssueCertificate":
+        rec.certificate_arn = result.get("CertificateArn")
+    if operation == "CreateCertificateAuthority":
+        rec.ca_arn = result.get("CertificateAuthorityArn")
+    return _json_response(result)
+
+
+async def _create_ca(emu: Emulator, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """CreateCertificateAuthority with the (slow, for RSA) key generation off the loop."""
+    conf = params.get("CertificateAuthorityConfiguration")
+    key = None
+    if isinstance(conf, dict) and conf.get("KeyAlgorithm") in certs.KEY_ALGORITHMS:
+        certs.check_signing_algorithm(conf["KeyAlgorithm"], str(conf.get("SigningAlgorithm")))
+        loop = asyncio.get_running_loop()
+        key = await loop.run_in_executor(None, certs.generate_key, conf["KeyAlgorithm"])
+    return emu.pca.create_certificate_authority(params, ctx, key=key)
