@@ -11,11 +11,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from issuer.emulator import AdminClient, run_in_thread
 from tests.harness import ControlPlane, KubeClient
 from tests.harness.certmanager import CertManager
+from tests.harness.issuerproc import IssuerProcess
+from tests.stack import emulator_config, start_controller
 
 _failed = pytest.StashKey[bool]()
 
@@ -63,3 +67,49 @@ def cert_manager(control_plane: ControlPlane) -> Iterator[CertManager]:
     cm = CertManager(control_plane).start()
     yield cm
     cm.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(control_plane: ControlPlane) -> Iterator[Any]:
+    """The PCA + STS emulator, trusting the control plane's ServiceAccount tokens."""
+    handle = run_in_thread(emulator_config(control_plane))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(emulator: Any) -> AdminClient:
+    return AdminClient(emulator.url)
+
+
+@pytest.fixture(scope="session")
+def cas(admin: AdminClient) -> dict[str, dict[str, str]]:
+    """An RSA and an EC root -> subordinate (PathLen1) hierarchy, both ACTIVE.
+
+    PathLen1 lets the subordinate sign CA certificates of path length 0, as
+    the Istio intermediate-per-cluster setup needs.
+    """
+    return {
+        "rsa": admin.bootstrap(key_algorithm="RSA_2048", subordinate_pathlen=1),
+        "ec": admin.bootstrap(key_algorithm="EC_prime256v1", subordinate_pathlen=1),
+    }
+
+
+@pytest.fixture(scope="session")
+def controller(
+    control_plane: ControlPlane, emulator: Any, workdir: Path
+) -> Iterator[IssuerProcess]:
+    """The shared controller (IRSA ambient credentials, no leader election)."""
+    proc = start_controller(control_plane, emulator, workdir, "controller")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_controller(
+    control_plane: ControlPlane, emulator: Any, workdir: Path, cert_manager: CertManager
+) -> Iterator[IssuerProcess]:
+    """The shared controller with cert-manager running beside it."""
+    proc = start_controller(control_plane, emulator, workdir, "e2e-controller")
+    yield proc
+    proc.stop()

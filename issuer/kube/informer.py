@@ -74,7 +74,7 @@ class Informer:
     def get(self, key: str) -> JSON | None:
         return self._cache.get(key)
 
-    def keys(self) -> list[str]:
+    def cached_keys(self) -> list[str]:
         return list(self._cache)
 
     def __len__(self) -> int:

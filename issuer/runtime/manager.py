@@ -119,9 +119,13 @@ class Manager:
         if self.elector is not None:
             hold = asyncio.create_task(self.elector.hold(), name="lease-renew")
             hold.add_done_callback(lambda _: self._lost())
-        for i in self.parts.informers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(i.synced.wait(), 60)
+        # Start reconciling once every cache is filled (or we are told to stop);
+        # until then a reconcile would see a partial world.
+        synced = asyncio.create_task(self._all_synced())
+        stopping = asyncio.create_task(self.stop.wait())
+        await asyncio.wait({synced, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        synced.cancel()
+        stopping.cancel()
         ctrl_stop = asyncio.Event()
         controller_tasks = [
             asyncio.create_task(c.run(ctrl_stop), name=f"controller-{c.name}")
@@ -143,6 +147,11 @@ class Manager:
         if self.elector is not None and not self.elector.lost.is_set():
             await self.elector.release()
         metrics.LEADER.set(0)
+
+    async def _all_synced(self) -> None:
+        for i in self.parts.informers:
+            await i.synced.wait()
+        log.info("caches synced", extra={"informers": [i.name for i in self.parts.informers]})
 
     def _lost(self) -> None:
         if self.elector is not None and self.elector.lost.is_set():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -330,7 +331,8 @@ class ControlPlane:
     # --- helpers for tests -----------------------------------------------------
     def new_namespace(self, prefix: str = "t") -> str:
         """A fresh namespace (namespaces never finish deleting here: no GC)."""
-        name = f"{prefix[:40].rstrip('-')}-{uuid.uuid4().hex[:6]}".lower()
+        clean = re.sub(r"[^a-z0-9-]+", "-", prefix.lower())[:40].strip("-") or "t"
+        name = f"{clean}-{uuid.uuid4().hex[:6]}"
         self.admin.create(
             "/api/v1/namespaces",
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},

@@ -47,7 +47,7 @@ class Credentials:
 class KubeClient:
     """Raw JSON access to one API server."""
 
-    def __init__(self, server: str, creds: Credentials, timeout: float = 30.0) -> None:
+    def __init__(self, server: str, creds: Credentials, timeout: float = 60.0) -> None:
         self.server = server.rstrip("/")
         self.creds = creds
         self.timeout = timeout

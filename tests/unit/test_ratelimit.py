@@ -8,12 +8,12 @@ import time
 import pytest
 
 from issuer.config import PCARateLimits
+from issuer.ratelimit import TokenBucket
 from issuer.signer.ratelimit import (
     DESCRIBE_CERTIFICATE_AUTHORITY,
     GET_CERTIFICATE,
     ISSUE_CERTIFICATE,
     RateLimiterRegistry,
-    TokenBucket,
 )
 
 

@@ -1,0 +1,99 @@
+"""The informer against the real API server: list, watch, bookmarks, reconnect, relist on 410."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from issuer.api.certificaterequest import compact_projection
+from issuer.kube import config as kube_config
+from issuer.kube.client import KubeClient as AsyncKube
+from issuer.kube.informer import Informer
+from tests import flows
+from tests.csrs import make_csr
+from tests.harness import ControlPlane, KubeClient
+
+
+@pytest.fixture
+async def akube(control_plane: ControlPlane) -> AsyncIterator[AsyncKube]:
+    client = AsyncKube(await kube_config.load(str(control_plane.kubeconfig)), qps=None)
+    yield client
+    await client.close()
+
+
+async def _until(cond: object, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+async def test_informer_follows_changes_across_apiserver_restarts(
+    control_plane: ControlPlane, kube: KubeClient, akube: AsyncKube, namespace: str
+) -> None:
+    csr, _ = make_csr()
+    flows.create_request(
+        kube, namespace, "before", csr, issuer_kind="AWSPCAIssuer", issuer_name="x", approve=False
+    )
+    events: list[tuple[str, str]] = []
+    inf = Informer(akube, flows.cr_path(namespace), name="crs", project=compact_projection)
+    inf.add_handler(
+        lambda kind, old, new: events.append((kind, str((new or old or {})["metadata"]["name"])))
+    )
+    task = asyncio.create_task(inf.run())
+    try:
+        await asyncio.wait_for(inf.synced.wait(), 20)
+        assert ("ADDED", "before") in events
+        cached = inf.get(f"{namespace}/before")
+        assert cached is not None
+        assert "request" not in cached.get("spec", {}), "the cache keeps no CSR bodies"
+
+        flows.create_request(
+            kube,
+            namespace,
+            "during",
+            csr,
+            issuer_kind="AWSPCAIssuer",
+            issuer_name="x",
+            approve=False,
+        )
+        await _until(lambda: ("ADDED", "during") in events)
+
+        # The API server goes away and comes back: the informer reconnects by itself.
+        await asyncio.to_thread(control_plane.restart_apiserver, 1.0)
+        flows.create_request(
+            kube,
+            namespace,
+            "after",
+            csr,
+            issuer_kind="AWSPCAIssuer",
+            issuer_name="x",
+            approve=False,
+        )
+        kube.delete(flows.cr_path(namespace, "before"))
+        await _until(lambda: ("ADDED", "after") in events, timeout=60)
+        await _until(lambda: ("DELETED", "before") in events, timeout=30)
+        assert inf.get(f"{namespace}/before") is None
+
+        # A resourceVersion the server no longer has: 410 Gone, then a full relist.
+        relists = inf.relists
+        inf._rv = "1"
+        await asyncio.to_thread(control_plane.restart_apiserver, 0.0)
+        await _until(lambda: inf.relists > relists, timeout=60)
+        flows.create_request(
+            kube,
+            namespace,
+            "relisted",
+            csr,
+            issuer_kind="AWSPCAIssuer",
+            issuer_name="x",
+            approve=False,
+        )
+        await _until(lambda: ("ADDED", "relisted") in events, timeout=30)
+        assert sorted(k.split("/")[1] for k in inf.cached_keys()) == ["after", "during", "relisted"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
