@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: test venv tools lint typecheck unit integration e2e demo up clean
+.PHONY: test venv tools lint typecheck unit integration e2e demo up clean manifests
 
 test: venv tools lint typecheck
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests
@@ -28,6 +28,7 @@ lint: venv
 	$(VENV)/bin/ruff check issuer tests hack
 	$(VENV)/bin/ruff format --check issuer tests hack
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -40,6 +41,13 @@ integration: venv tools
 
 e2e: venv tools
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/e2e
+
+# The chart's copy of the CRDs, manifests/install.yaml (the chart rendered with
+# its defaults) and the chart README's values table; tests check all are in sync.
+manifests: venv tools
+	cp manifests/crds/*.yaml charts/aws-privateca-issuer/crds/
+	$(PY) -m tests.e2e.test_chart_render
+	$(PY) -m tests.unit.test_chart_docs
 
 demo: venv tools
 	$(PY) -m tests.harness up
