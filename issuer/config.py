@@ -32,8 +32,8 @@ class Config:
     leader_election_namespace: str | None = None
     disable_approved_check: bool = False
     disable_client_side_rate_limiting: bool = False
-    kube_api_qps: float = 20.0
-    kube_api_burst: int = 30
+    kube_api_qps: float = 100.0
+    kube_api_burst: int = 200
     workers: int = 16
     aws_threads: int = 32
     pca_rate_limits: PCARateLimits = PCARateLimits()

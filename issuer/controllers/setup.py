@@ -25,17 +25,22 @@ from issuer.kube.client import KubeClient
 from issuer.kube.events import EventRecorder
 from issuer.kube.informer import Informer, object_key
 from issuer.kube.workqueue import WorkQueue
-from issuer.observability.metrics import QueueMetrics
+from issuer.observability.metrics import QueueMetrics, request_gone
 from issuer.runtime.controller import Controller
 from issuer.runtime.manager import Parts
 from issuer.signer.pca import PCAClients
 from issuer.signer.ratelimit import RateLimiterRegistry
 
 COMPONENT = "awspca-issuer"
+EVENTS_QPS, EVENTS_BURST = 20.0, 50
 
 
 def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
-    events = EventRecorder(client, COMPONENT)
+    # Events get their own client and QPS budget: under load they queue behind
+    # each other, never in front of the writes that issue certificates.
+    events = EventRecorder(
+        KubeClient(client.access, qps=EVENTS_QPS, burst=EVENTS_BURST, pool_size=8), COMPONENT
+    )
     clients = PCAClients(
         threads=config.aws_threads,
         limits=RateLimiterRegistry(config.pca_rate_limits),
@@ -58,6 +63,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
     def on_request(kind: str, old: JSON | None, new: JSON | None) -> None:
         if kind == "DELETED" and old is not None:
             registry.forget_request(object_key(old))
+            request_gone(object_key(old))
             return
         if new is not None and request_needs_reconcile(old, new, approval_check=approval_check):
             request_queue.add(object_key(new))

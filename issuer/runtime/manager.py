@@ -140,6 +140,7 @@ class Manager:
         await asyncio.gather(*informer_tasks, return_exceptions=True)
         if self.parts.events is not None:
             await self.parts.events.drain()
+            await self.parts.events.client.close()
         if hold is not None:
             hold.cancel()
             with contextlib.suppress(asyncio.CancelledError):
