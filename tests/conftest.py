@@ -62,8 +62,10 @@ def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> st
     return control_plane.new_namespace(request.node.name.replace("_", "-")[:30])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cert_manager(control_plane: ControlPlane) -> Iterator[CertManager]:
+    """cert-manager for one test module only: its approver approves every request,
+    which tests of unapproved and denied requests elsewhere must not see."""
     cm = CertManager(control_plane).start()
     yield cm
     cm.stop()
@@ -105,11 +107,11 @@ def controller(
     proc.stop()
 
 
-@pytest.fixture(scope="session")
-def e2e_controller(
-    control_plane: ControlPlane, emulator: Any, workdir: Path, cert_manager: CertManager
-) -> Iterator[IssuerProcess]:
-    """The shared controller with cert-manager running beside it."""
-    proc = start_controller(control_plane, emulator, workdir, "e2e-controller")
-    yield proc
-    proc.stop()
+@pytest.fixture
+def e2e_controller(controller: IssuerProcess, cert_manager: CertManager) -> IssuerProcess:
+    """The shared controller with cert-manager running beside it.
+
+    One controller per control plane: a second one without leader election
+    would reconcile the same requests.
+    """
+    return controller

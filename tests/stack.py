@@ -8,6 +8,8 @@ exchanges it with the emulator's STS.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,20 @@ def start_controller(
             *args,
         ),
     ).start(wait=wait)
+
+
+@contextlib.contextmanager
+def instead_of(
+    shared: IssuerProcess, cp: ControlPlane, emulator: Any, workdir: Path, name: str, *args: str
+) -> Iterator[IssuerProcess]:
+    """Run a differently configured controller while the shared one is stopped.
+
+    Two controllers without leader election would both reconcile everything;
+    this keeps exactly one running and restores the shared one afterwards.
+    """
+    shared.stop()
+    try:
+        with start_controller(cp, emulator, workdir, name, *args) as proc:
+            yield proc
+    finally:
+        shared.start()

@@ -116,7 +116,9 @@ class IssuerProcess:
         return (self.cp.dir / f"{self.name}.log").read_text(errors="replace")
 
     def __enter__(self) -> IssuerProcess:
-        return self.start()
+        if self.proc is None or not self.proc.alive():
+            self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

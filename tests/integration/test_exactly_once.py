@@ -24,6 +24,14 @@ def _issuer(kube: KubeClient, namespace: str, arn: str) -> None:
     flows.create_issuer(kube, KIND, "pca", arn=arn, namespace=namespace, secret_ref={"name": "aws"})
 
 
+def _fresh_ready_issuer(kube: KubeClient, admin: AdminClient, namespace: str) -> str:
+    """A new CA hierarchy (so the call log is ours alone) and a Ready issuer for it."""
+    ca = str(admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"])
+    _issuer(kube, namespace, ca)
+    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    return ca
+
+
 def _issue_calls(admin: AdminClient, ca_arn: str) -> list[dict[str, Any]]:
     return [c for c in admin.calls("IssueCertificate") if c.get("ca_arn") == ca_arn]
 
@@ -38,9 +46,7 @@ def test_crash_after_issue_resumes_polling_without_issuing_again(
     admin: AdminClient,
     namespace: str,
 ) -> None:
-    ca = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
-    _issuer(kube, namespace, ca)
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    ca = _fresh_ready_issuer(kube, admin, namespace)
     admin.configure(issuance_delay=6.0)
     try:
         key = new_key("ec256")
@@ -68,9 +74,7 @@ def test_two_hundred_concurrent_requests_issue_once_each(
     admin: AdminClient,
     namespace: str,
 ) -> None:
-    ca = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
-    _issuer(kube, namespace, ca)
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    ca = _fresh_ready_issuer(kube, admin, namespace)
     csr, _ = make_csr("load.test")
     n = 200
     for i in range(n):
@@ -112,11 +116,9 @@ def test_leader_election_hands_over_and_never_issues_twice(
     a = b = None
     try:
         ns = control_plane.new_namespace("leader")
-        ca = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
         a = start_controller(control_plane, emulator, workdir, "replica-a", "--leader-elect")
         b = start_controller(control_plane, emulator, workdir, "replica-b", "--leader-elect")
-        _issuer(kube, ns, ca)
-        flows.wait_issuer_ready(kube, KIND, "pca", ns)
+        ca = _fresh_ready_issuer(kube, admin, ns)
         csr, _ = make_csr("leader.test")
         for i in range(10):
             flows.create_request(kube, ns, f"before-{i}", csr, issuer_kind=KIND, issuer_name="pca")

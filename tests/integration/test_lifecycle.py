@@ -12,7 +12,7 @@ from tests.csrs import make_csr, new_key
 from tests.harness import ControlPlane, KubeClient
 from tests.harness.issuerproc import IssuerProcess
 from tests.harness.kubeclient import condition
-from tests.stack import DEFAULT_KEYS, start_controller
+from tests.stack import DEFAULT_KEYS, instead_of
 
 KIND = "AWSPCAIssuer"
 
@@ -116,19 +116,13 @@ def test_disable_approved_check_signs_unapproved_requests(
     workdir: Path,
     controller: IssuerProcess,
 ) -> None:
-    # The shared controller must not see this request: it would wait for
-    # approval; stop it for the duration and run one with the check disabled.
-    controller.stop()
-    try:
-        ns = control_plane.new_namespace("noapproval")
-        with start_controller(
-            control_plane, emulator, workdir, "noapproval", "--disable-approved-check"
-        ):
-            _secret_issuer(kube, ns, cas["ec"]["subordinate_arn"])
-            key = _request(kube, ns, "unapproved", approve=False)
-            flows.verify_chain(flows.wait_request(kube, ns, "unapproved"), key)
-    finally:
-        controller.start()
+    ns = control_plane.new_namespace("noapproval")
+    with instead_of(
+        controller, control_plane, emulator, workdir, "noapproval", "--disable-approved-check"
+    ):
+        _secret_issuer(kube, ns, cas["ec"]["subordinate_arn"])
+        key = _request(kube, ns, "unapproved", approve=False)
+        flows.verify_chain(flows.wait_request(kube, ns, "unapproved"), key)
 
 
 def test_transient_faults_end_in_issued(
@@ -211,17 +205,13 @@ def test_retryable_errors_fail_after_the_max_retry_duration(
     workdir: Path,
     controller: IssuerProcess,
 ) -> None:
-    controller.stop()
-    try:
-        ns = control_plane.new_namespace("retries")
-        with start_controller(
-            control_plane, emulator, workdir, "shortretry", "--max-retry-duration", "4s"
-        ):
-            _request(kube, ns, "orphan")  # its issuer never appears
-            flows.wait_request(kube, ns, "orphan", reason="Pending", timeout=30)
-            failed = flows.wait_request(kube, ns, "orphan", reason="Failed", timeout=60)
-            message = flows.condition_message(failed)
-            assert "retries exhausted" in message
-            assert "not found" in message
-    finally:
-        controller.start()
+    ns = control_plane.new_namespace("retries")
+    with instead_of(
+        controller, control_plane, emulator, workdir, "shortretry", "--max-retry-duration", "4s"
+    ):
+        _request(kube, ns, "orphan")  # its issuer never appears
+        flows.wait_request(kube, ns, "orphan", reason="Pending", timeout=30)
+        failed = flows.wait_request(kube, ns, "orphan", reason="Failed", timeout=60)
+        message = flows.condition_message(failed)
+        assert "retries exhausted" in message
+        assert "not found" in message
