@@ -125,7 +125,7 @@ class IssuerReconciler:
             if e.not_found:
                 self.registry.remove(key)
                 self.clients.forget(key)
-                metrics.ISSUER_READY.labels(kind, namespace, name).set(0)
+                metrics.forget_issuer(kind, namespace, name)
                 return DONE
             raise
         view = IssuerView.from_obj(obj, kind)
@@ -140,12 +140,15 @@ class IssuerReconciler:
                 spec = CredentialSpec(await self._static_keys(view), view.role or None, region)
                 pca = await self.clients.for_issuer(key, spec)
                 ca = await pca.describe_ca(view.arn)
+                if ca.not_after is not None:
+                    metrics.set_ca_not_after(view.arn, ca.not_after.timestamp())
             except IssuerControllerError as e:
                 error = e
         status, reason, message = decide_issuer_health(
             view, problems=problems, ca_status=ca.status if ca else None, error=error
         )
         await self._write_ready(path, obj, view, status, reason, message)
+        metrics.init_issuer(kind, namespace, name)
         metrics.ISSUER_READY.labels(kind, namespace, name).set(1 if status == "True" else 0)
         if status == "True" and pca is not None and ca is not None:
             self.registry.set_ready(key, ReadyIssuer(view, pca, ca))

@@ -93,6 +93,7 @@ class RequestReconciler:
         except ApiError as e:
             if e.not_found:
                 self.registry.forget_request(key)
+                metrics.request_gone(key)
                 return DONE
             raise
         cr = CertificateRequestView.from_obj(obj)
@@ -100,6 +101,7 @@ class RequestReconciler:
         if gate is Gate.MARK_DENIED:
             return await self._mark_denied(path, obj, cr)
         if gate is not Gate.PROCEED:
+            metrics.request_gone(key)
             return DONE
         try:
             return await self._sign(path, obj, cr)
@@ -126,6 +128,7 @@ class RequestReconciler:
                 validity=validity_for(cr.duration_seconds, now=datetime.now(UTC)),
                 idempotency_token=idempotency_token(cr.uid, cr.csr_pem),
             )
+            metrics.certificate_requested(cert_arn)
             log.info(
                 "certificate requested", extra={"certificate_arn": cert_arn, "template": template}
             )
@@ -150,6 +153,7 @@ class RequestReconciler:
         cert_pem, chain_pem = await issuer.client.get_certificate(
             ca_arn=ca_arn, certificate_arn=cert_arn
         )
+        metrics.certificate_available(cert_arn, cr.issuer_kind)
         leaf_and_intermediates, root = split_chain(cert_pem, chain_pem)
         now = datetime.now(UTC)
         conditions = set_condition(
@@ -168,7 +172,7 @@ class RequestReconciler:
         if not await self._patch_status(path, obj, status):
             return Result(requeue_after=CONFLICT_RETRY_SECONDS)
         self.events.event(self._ref(obj), "Normal", "Issued", "Certificate issued")
-        metrics.REQUESTS.labels(cr.issuer_kind, "issued").inc()
+        metrics.request_outcome(cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, "issued")
         metrics.TIME_TO_READY.labels(cr.issuer_kind).observe(
             max((now - cr.creation_timestamp).total_seconds(), 0.0)
         )
@@ -215,7 +219,14 @@ class RequestReconciler:
             if isinstance(err, PendingError)
             else "retry"
         )
-        metrics.REQUESTS.labels(cr.issuer_kind, outcome_label).inc()
+        metrics.request_outcome(
+            cr.key,
+            cr.issuer_kind,
+            cr.namespace,
+            cr.issuer_name,
+            outcome_label,
+            created=cr.creation_timestamp.timestamp(),
+        )
         log.info(
             "request not issued yet" if not outcome.mark_failed else "request failed",
             extra={"error_class": type(err).__name__, "reason": err.reason, "detail": err.message},
@@ -243,7 +254,7 @@ class RequestReconciler:
         self.events.event(
             self._ref(obj), "Warning", "Denied", str(denied.get("message") or "request denied")
         )
-        metrics.REQUESTS.labels(cr.issuer_kind, "denied").inc()
+        metrics.request_outcome(cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, "denied")
         return DONE
 
     async def _patch_status(self, path: str, obj: dict[str, Any], status: dict[str, Any]) -> bool:

@@ -51,6 +51,7 @@ class Controller(Generic[K]):
         self.queue = queue
         self.workers = workers
         self._active = 0
+        metrics.init_controller(name, workers)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run workers until ``stop`` is set, then drain and return."""

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import botocore.config
 import botocore.credentials
 
-from issuer.errors import IssuerControllerError
+from issuer.errors import IssuerControllerError, RetryableError
 from issuer.observability import metrics
 from issuer.signer import credentials as creds_mod
-from issuer.signer.classify import classify_exception
+from issuer.signer.classify import REASON_THROTTLED, classify_exception
 from issuer.signer.ratelimit import RateLimiterRegistry
 
 log = logging.getLogger(__name__)
@@ -51,19 +51,19 @@ class PCAClient:
 
     async def _call(self, operation: str, ca_arn: str, fn: Callable[[], T]) -> T:
         waited = await self._limits.acquire(ca_arn, operation)
-        if waited:
-            metrics.PCA_RATE_LIMIT_WAIT.labels(operation).observe(waited)
+        metrics.PCA_RATE_LIMIT_WAIT.labels(operation).observe(waited)
         loop = asyncio.get_running_loop()
         start = time.monotonic()
         try:
             result = await loop.run_in_executor(self._pool, fn)
         except Exception as e:
-            code = _code(e)
-            metrics.PCA_CALLS.labels(operation, code).inc()
-            metrics.PCA_LATENCY.labels(operation).observe(time.monotonic() - start)
-            raise classify_exception(e) from e
-        metrics.PCA_CALLS.labels(operation, "OK").inc()
-        metrics.PCA_LATENCY.labels(operation).observe(time.monotonic() - start)
+            err = classify_exception(e)
+            throttled = err.reason == REASON_THROTTLED
+            metrics.pca_call(operation, _code(e), time.monotonic() - start, throttled=throttled)
+            if isinstance(err, RetryableError):
+                metrics.pca_retry(operation, err.reason)
+            raise err from e
+        metrics.pca_call(operation, "OK", time.monotonic() - start)
         return result
 
     async def describe_ca(self, ca_arn: str) -> CAInfo:

@@ -7,6 +7,7 @@ manifests/install.yaml (``make manifests``).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -441,3 +442,28 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_alerts_and_dashboard_ship_behind_values(tmp_path: Path) -> None:
+    """Off by default; on, the PrometheusRule is monitoring/alerts.yaml and promtool accepts it."""
+    assert not by_kind(render(), "PrometheusRule")
+    objs = render(sets=("prometheusRule.create=true", "grafanaDashboard.create=true"))
+    rule = one(objs, "PrometheusRule")
+    shipped = yaml.safe_load((ROOT / "monitoring" / "alerts.yaml").read_text())
+    assert rule["spec"] == shipped
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump(rule["spec"]))
+    check = subprocess.run(
+        [str(tools.binary("promtool")), "check", "rules", str(rules_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    dashboards = [
+        o for o in by_kind(objs, "ConfigMap") if o["metadata"]["name"].endswith("-dashboard")
+    ]
+    assert len(dashboards) == 1
+    assert dashboards[0]["metadata"]["labels"]["grafana_dashboard"] == "1"
+    shipped_json = json.loads((ROOT / "monitoring" / "grafana-dashboard.json").read_text())
+    assert json.loads(dashboards[0]["data"]["aws-privateca-issuer.json"]) == shipped_json

@@ -81,13 +81,21 @@ class KubeClient:
             headers["Content-Type"] = content_type
         if self.creds.token:
             headers["Authorization"] = f"Bearer {self.creds.token}"
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-        try:
-            return urllib.request.urlopen(  # noqa: S310
-                req, context=self._ssl, timeout=timeout or self.timeout
-            )
-        except urllib.error.HTTPError as e:
-            raise KubeError(e.code, e.read().decode(errors="replace"), method, path) from None
+        for attempt in range(10):
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+            try:
+                return urllib.request.urlopen(  # noqa: S310
+                    req, context=self._ssl, timeout=timeout or self.timeout
+                )
+            except urllib.error.HTTPError as e:
+                body = e.read().decode(errors="replace")
+                # 429 is the API server asking to come back (e.g. "storage is
+                # (re)initializing" right after it starts): do as told.
+                if e.code == 429 and attempt < 9:
+                    time.sleep(float(e.headers.get("Retry-After") or 1))
+                    continue
+                raise KubeError(e.code, body, method, path) from None
+        raise AssertionError("unreachable")
 
     def request(self, method: str, path: str, body: Any = None, **kw: Any) -> JSON:
         with self._open(method, path, body, **kw) as resp:
