@@ -49,8 +49,10 @@ manifests: venv tools
 	$(PY) -m tests.e2e.test_chart_render
 	$(PY) -m tests.unit.test_chart_docs
 
+# ARGS=--stay keeps the stack up (kubeconfig + emulator endpoint printed) until Ctrl-C.
+ARGS ?=
 demo: venv tools
-	$(PY) -m tests.harness up
+	$(PY) -m tests.harness demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,8 +1,12 @@
-"""``python -m tests.harness up``: a local control plane (and cert-manager) to point kubectl at.
+"""``python -m tests.harness up|demo``: local stacks to point kubectl at.
 
-Starts etcd + kube-apiserver on loopback with our CRDs and cert-manager's,
-starts cert-manager's controller, prints a kubeconfig path and waits for
-Ctrl-C, then stops everything.
+``up`` starts etcd + kube-apiserver on loopback with our CRDs and
+cert-manager's, starts cert-manager's controller, prints a kubeconfig path and
+waits for Ctrl-C, then stops everything.
+
+``demo`` (what ``make demo`` runs) adds the AWS PCA emulator with a root ->
+subordinate hierarchy and our issuer, issues the Istio ``cacerts``
+intermediate and prints a summary; see ``tests/harness/demo.py``.
 """
 
 from __future__ import annotations
@@ -39,8 +43,13 @@ def up(workdir: Path, with_cert_manager: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["demo"]:
+        from tests.harness import demo
+
+        return demo.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m tests.harness")
     sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("demo", help="the full demo (python -m tests.harness demo --help)")
     u = sub.add_parser("up", help="start the local stack and wait for Ctrl-C")
     u.add_argument("--workdir", type=Path, default=None)
     u.add_argument("--no-cert-manager", action="store_true")
