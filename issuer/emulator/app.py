@@ -23,6 +23,7 @@ from .faults import FaultInjector
 from .identity import CredentialStore
 from .oidc import OidcRegistry
 from .pca_ops import PcaService
+from .sigv4 import Authenticated, AuthError, verify
 from .state import Store
 from .throttle import Throttler
 
@@ -43,6 +44,32 @@ class Emulator:
         self.faults = FaultInjector(self.config)
         self.calls = CallLog(self.config.call_log_size)
         self.oidc = OidcRegistry(self.config.oidc_issuers)
+
+    def authenticate(
+        self,
+        request: web.Request,
+        body: bytes,
+        *,
+        service: str,
+        codes: dict[str, tuple[str, int]],
+    ) -> Authenticated:
+        """Verify the request's SigV4 signature; refuse it with the service's own error code."""
+        try:
+            return verify(
+                method=request.method,
+                raw_path=request.raw_path.split("?", 1)[0],
+                raw_query=request.query_string,
+                headers=request.headers,
+                body=body,
+                store=self.creds,
+                now=self.clock(),
+                max_skew=self.config.max_clock_skew,
+                check_signature=self.config.verify_signatures,
+                service=service,
+            )
+        except AuthError as err:
+            code, status = codes[err.kind]
+            raise ApiError(code, err.message, status) from err
 
     async def dispatch(self, request: web.Request) -> web.Response:
         body = await request.read()

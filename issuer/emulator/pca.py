@@ -24,7 +24,6 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Identity, matches
 from .pca_ops import OPERATIONS, CallContext
-from .sigv4 import AuthError, verify
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +117,7 @@ async def _handle(
     rec.idempotency_token = token if isinstance(token, str) else None
     if isinstance(params.get("CertificateArn"), str):
         rec.certificate_arn = params["CertificateArn"]
-    try:
-        auth = verify(
-            method=request.method,
-            raw_path=request.raw_path.split("?", 1)[0],
-            raw_query=request.query_string,
-            headers=request.headers,
-            body=body,
-            store=emu.creds,
-            now=emu.clock(),
-            max_skew=emu.config.max_clock_skew,
-            check_signature=emu.config.verify_signatures,
-            service="acm-pca",
-        )
-    except AuthError as err:
-        code, status = _AUTH_CODES[err.kind]
-        raise ApiError(code, err.message, status) from err
+    auth = emu.authenticate(request, body, service="acm-pca", codes=_AUTH_CODES)
     identity = auth.credential.identity
     rec.access_key_id = identity.access_key_id
     rec.caller_arn = identity.arn

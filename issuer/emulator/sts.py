@@ -23,7 +23,6 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Credential, Identity, matches
 from .jwt_verify import TokenError
-from .sigv4 import AuthError, verify
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +121,7 @@ async def _handle(
         raise ApiError("InvalidAction", f"Could not find operation {action} for version 2011-06-15")
     caller: Identity | None = None
     if action != "AssumeRoleWithWebIdentity":
-        try:
-            auth = verify(
-                method=request.method,
-                raw_path=request.raw_path.split("?", 1)[0],
-                raw_query=request.query_string,
-                headers=request.headers,
-                body=body,
-                store=emu.creds,
-                now=emu.clock(),
-                max_skew=emu.config.max_clock_skew,
-                check_signature=emu.config.verify_signatures,
-                service="sts",
-            )
-        except AuthError as err:
-            code, status = _AUTH_CODES[err.kind]
-            raise ApiError(code, err.message, status) from err
+        auth = emu.authenticate(request, body, service="sts", codes=_AUTH_CODES)
         caller = auth.credential.identity
         rec.access_key_id, rec.caller_arn, rec.region = (
             caller.access_key_id,

@@ -24,6 +24,11 @@ def _secret_issuer(kube: KubeClient, namespace: str, arn: str, name: str = "pca"
     )
 
 
+def _ready_issuer(kube: KubeClient, namespace: str, arn: str) -> None:
+    _secret_issuer(kube, namespace, arn)
+    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+
+
 def _request(kube: KubeClient, namespace: str, name: str, **kw: Any) -> Any:
     key = new_key("ec256")
     csr, _ = make_csr(f"{name}.test", key=key, dns=(f"{name}.test",))
@@ -84,8 +89,7 @@ def test_denied_request_is_marked_and_never_signed(
     cas: dict[str, dict[str, str]],
     namespace: str,
 ) -> None:
-    _secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     _request(kube, namespace, "denied", approve=False)
     flows.set_request_condition(kube, namespace, "denied", "Denied", "True", "policy", "no way")
     obj = flows.wait_request(kube, namespace, "denied", reason="Denied")
@@ -97,8 +101,7 @@ def test_denied_request_is_marked_and_never_signed(
 def test_unapproved_request_waits_until_approved(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
-    _secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     key = _request(kube, namespace, "unapproved", approve=False)
     time.sleep(3)
     obj = kube.get(flows.cr_path(namespace, "unapproved"))
@@ -132,8 +135,7 @@ def test_transient_faults_end_in_issued(
     cas: dict[str, dict[str, str]],
     namespace: str,
 ) -> None:
-    _secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     admin.configure(
         issuance_delay=3.0,
         faults={
@@ -155,8 +157,7 @@ def test_transient_faults_end_in_issued(
 def test_permanent_errors_fail_at_once_with_a_readable_message(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
-    _secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     # Refused by our own CSR check, before any AWS call.
     weak, _ = make_csr("weak.test", key=new_key("rsa1024"))
     flows.create_request(kube, namespace, "weak", weak, issuer_kind=KIND, issuer_name="pca")
