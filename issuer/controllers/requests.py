@@ -156,13 +156,8 @@ class RequestReconciler:
         metrics.certificate_available(cert_arn, cr.issuer_kind)
         leaf_and_intermediates, root = split_chain(cert_pem, chain_pem)
         now = datetime.now(UTC)
-        conditions = set_condition(
-            _conditions(obj),
-            type=CONDITION_READY,
-            status="True",
-            reason=REASON_ISSUED,
-            message="Certificate issued by AWS Private CA",
-            now=now,
+        conditions = _with_ready(
+            obj, "True", REASON_ISSUED, "Certificate issued by AWS Private CA", now
         )
         status = {
             "certificate": _b64(leaf_and_intermediates),
@@ -172,7 +167,7 @@ class RequestReconciler:
         if not await self._patch_status(path, obj, status):
             return Result(requeue_after=CONFLICT_RETRY_SECONDS)
         self.events.event(self._ref(obj), "Normal", "Issued", "Certificate issued")
-        metrics.request_outcome(cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, "issued")
+        _count(cr, "issued")
         metrics.TIME_TO_READY.labels(cr.issuer_kind).observe(
             max((now - cr.creation_timestamp).total_seconds(), 0.0)
         )
@@ -194,14 +189,7 @@ class RequestReconciler:
             # The AWS side says the issuer's credentials or CA are broken: have the
             # issuer re-checked now rather than at its next periodic check.
             self.registry.recheck_issuer(issuer_key(cr.issuer_kind, cr.namespace, cr.issuer_name))
-        conditions = set_condition(
-            _conditions(obj),
-            type=CONDITION_READY,
-            status="False",
-            reason=outcome.ready_reason,
-            message=outcome.ready_message,
-            now=now,
-        )
+        conditions = _with_ready(obj, "False", outcome.ready_reason, outcome.ready_message, now)
         status: dict[str, Any] = {"conditions": conditions}
         if outcome.mark_failed:
             status["failureTime"] = format_time(now)
@@ -219,14 +207,7 @@ class RequestReconciler:
             if isinstance(err, PendingError)
             else "retry"
         )
-        metrics.request_outcome(
-            cr.key,
-            cr.issuer_kind,
-            cr.namespace,
-            cr.issuer_name,
-            outcome_label,
-            created=cr.creation_timestamp.timestamp(),
-        )
+        _count(cr, outcome_label, created=cr.creation_timestamp.timestamp())
         log.info(
             "request not issued yet" if not outcome.mark_failed else "request failed",
             extra={"error_class": type(err).__name__, "reason": err.reason, "detail": err.message},
@@ -239,13 +220,12 @@ class RequestReconciler:
         self, path: str, obj: dict[str, Any], cr: CertificateRequestView
     ) -> Result:
         now = datetime.now(UTC)
-        conditions = set_condition(
-            _conditions(obj),
-            type=CONDITION_READY,
-            status="False",
-            reason=REASON_DENIED,
-            message="The CertificateRequest was denied by an approval controller",
-            now=now,
+        conditions = _with_ready(
+            obj,
+            "False",
+            REASON_DENIED,
+            "The CertificateRequest was denied by an approval controller",
+            now,
         )
         status = {"conditions": conditions, "failureTime": format_time(now)}
         if not await self._patch_status(path, obj, status):
@@ -254,7 +234,7 @@ class RequestReconciler:
         self.events.event(
             self._ref(obj), "Warning", "Denied", str(denied.get("message") or "request denied")
         )
-        metrics.request_outcome(cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, "denied")
+        _count(cr, "denied")
         return DONE
 
     async def _patch_status(self, path: str, obj: dict[str, Any], status: dict[str, Any]) -> bool:
@@ -275,3 +255,23 @@ class RequestReconciler:
 
 def _conditions(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return list(obj.get("status", {}).get("conditions") or [])
+
+
+def _with_ready(
+    obj: dict[str, Any], status: str, reason: str, message: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The request's conditions with its Ready condition set."""
+    return set_condition(
+        _conditions(obj),
+        type=CONDITION_READY,
+        status=status,
+        reason=reason,
+        message=message,
+        now=now,
+    )
+
+
+def _count(cr: CertificateRequestView, outcome: str, *, created: float | None = None) -> None:
+    metrics.request_outcome(
+        cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, outcome, created=created
+    )

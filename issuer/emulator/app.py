@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from . import admin, pca, sts
-from .calllog import CallLog
+from .calllog import CallLog, CallRecord
 from .config import EmulatorConfig
 from .errors import ApiError
 from .faults import FaultInjector
@@ -26,6 +27,8 @@ from .pca_ops import PcaService
 from .sigv4 import Authenticated, AuthError, verify
 from .state import Store
 from .throttle import Throttler
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.2
 
@@ -70,6 +73,28 @@ class Emulator:
         except AuthError as err:
             code, status = codes[err.kind]
             raise ApiError(code, err.message, status) from err
+
+    async def recorded(
+        self,
+        rec: CallRecord,
+        work: Awaitable[web.Response],
+        error_response: Callable[[ApiError], web.Response],
+    ) -> web.Response:
+        """Run one API call, answer errors in the service's format, and log it."""
+        started = time.monotonic()
+        try:
+            resp = await work
+        except ApiError as err:
+            rec.result, rec.status = err.code, err.status
+            resp = error_response(err)
+        except Exception as exc:  # a bug must still answer like AWS does
+            log.exception("internal error in %s", rec.operation)
+            internal = ApiError("InternalFailure", f"Internal error: {type(exc).__name__}: {exc}")
+            rec.result, rec.status = internal.code, internal.status
+            resp = error_response(internal)
+        rec.duration = time.monotonic() - started
+        self.calls.add(rec)
+        return resp
 
     async def dispatch(self, request: web.Request) -> web.Response:
         body = await request.read()

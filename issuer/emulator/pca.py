@@ -12,7 +12,6 @@ import asyncio
 import base64
 import binascii
 import json
-import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,6 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Identity, matches
 from .pca_ops import OPERATIONS, CallContext
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -80,24 +77,11 @@ def check_access(identity: Identity, operation: str, ca_arn: str | None) -> None
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes, target: str) -> web.Response:
-    started = time.monotonic()
     operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
     rec = CallRecord(
         time=time.time(), service="acm-pca", operation=operation, result="OK", status=200
     )
-    try:
-        resp = await _handle(emu, request, body, operation, rec)
-    except ApiError as err:
-        rec.result, rec.status = err.code, err.status
-        resp = error_response(err)
-    except Exception as exc:  # a bug must still answer like AWS does
-        log.exception("internal error in %s", operation)
-        internal = ApiError("InternalFailure", f"Internal error: {type(exc).__name__}: {exc}")
-        rec.result, rec.status = internal.code, internal.status
-        resp = error_response(internal)
-    rec.duration = time.monotonic() - started
-    emu.calls.add(rec)
-    return resp
+    return await emu.recorded(rec, _handle(emu, request, body, operation, rec), error_response)
 
 
 async def _handle(

@@ -8,7 +8,6 @@ issuer's JWKS, iss, aud, exp/nbf) before checking the role's trusted subjects.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 import uuid
@@ -23,8 +22,6 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Credential, Identity, matches
 from .jwt_verify import TokenError
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -90,23 +87,10 @@ def _credentials_xml(cred: Credential) -> str:
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes) -> web.Response:
-    started = time.monotonic()
     form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     action = form.get("Action", "")
     rec = CallRecord(time=time.time(), service="sts", operation=action, result="OK", status=200)
-    try:
-        resp = await _handle(emu, request, body, form, action, rec)
-    except ApiError as err:
-        rec.result, rec.status = err.code, err.status
-        resp = error_response(err)
-    except Exception as exc:  # a bug must still answer like AWS does
-        log.exception("internal error in %s", action)
-        internal = ApiError("InternalFailure", f"Internal error: {type(exc).__name__}: {exc}")
-        rec.result, rec.status = internal.code, internal.status
-        resp = error_response(internal)
-    rec.duration = time.monotonic() - started
-    emu.calls.add(rec)
-    return resp
+    return await emu.recorded(rec, _handle(emu, request, body, form, action, rec), error_response)
 
 
 async def _handle(

@@ -20,8 +20,6 @@ from issuer.ratelimit import TokenBucket
 JSON = dict[str, Any]
 
 MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
 
 
 class ApiError(Exception):
@@ -134,9 +132,6 @@ class KubeClient:
 
     async def merge_patch(self, path: str, patch: JSON) -> JSON:
         return await self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
-
-    async def delete(self, path: str) -> JSON:
-        return await self.request("DELETE", path)
 
     async def watch(
         self, path: str, params: dict[str, str], *, timeout: float

@@ -60,9 +60,6 @@ class EventRecorder:
         task.add_done_callback(self._tasks.discard)
         return True
 
-    def forget(self, uid: str) -> None:
-        self._last.pop(uid, None)
-
     async def _send(self, ref: dict[str, Any], event_type: str, reason: str, message: str) -> None:
         ns = ref.get("namespace") or "default"
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -11,11 +11,9 @@ many finished objects the cluster accumulates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 
@@ -65,7 +63,6 @@ class Informer:
         self._handlers: list[Handler] = []
         self._rv: str | None = None
         self.synced = asyncio.Event()
-        self.last_contact: float = 0.0
         self.relists = 0
 
     def add_handler(self, handler: Handler) -> None:
@@ -114,7 +111,6 @@ class Informer:
         old = self._cache
         self._cache = fresh
         self._rv = rv
-        self.last_contact = asyncio.get_running_loop().time()
         for key in old.keys() - fresh.keys():
             self._emit("DELETED", old[key], None)
         for key, obj in fresh.items():
@@ -164,9 +160,7 @@ class Informer:
                 async for event in self.client.watch(
                     self.path, params, timeout=WATCH_TIMEOUT_SECONDS
                 ):
-                    self.last_contact = asyncio.get_running_loop().time()
                     self._apply(event)
-                self.last_contact = asyncio.get_running_loop().time()
                 backoff = BACKOFF_MIN
             except asyncio.CancelledError:
                 raise
@@ -186,16 +180,7 @@ class Informer:
                 )
                 backoff = await _backoff(backoff)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"name": self.name, "objects": len(self._cache), "synced": self.synced.is_set()}
-
 
 async def _backoff(current: float) -> float:
     await asyncio.sleep(current * (0.5 + random.random() / 2))
     return min(current * 2, BACKOFF_MAX)
-
-
-async def cancel_quietly(task: asyncio.Task[Any]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

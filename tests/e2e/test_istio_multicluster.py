@@ -32,7 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from issuer.emulator import AdminClient, run_in_thread
 from tests.e2e.test_certificates import wait_certificate_ready
 from tests.flows import wait_issuer_ready
-from tests.harness import ControlPlane
+from tests.harness import ControlPlane, pki
 from tests.harness.certmanager import CertManager
 from tests.harness.demo import apply_sample, template_from_log
 from tests.harness.issuerproc import IssuerProcess
@@ -124,17 +124,7 @@ def workload_leaf(
         .not_valid_after(now + dt.timedelta(hours=24))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            pki.key_usage("digital_signature"),
             critical=True,
         )
         .add_extension(

@@ -55,6 +55,18 @@ def _restore_settings(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
+def _client_args(url: str, key_id: str, secret: str, token: str | None) -> dict[str, Any]:
+    """What every test client shares: the emulator's endpoint, a region, keys, no retries."""
+    return {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": key_id,
+        "aws_secret_access_key": secret,
+        "aws_session_token": token,
+        "config": NO_RETRIES,
+    }
+
+
 def pca_client(
     session: boto3.session.Session,
     url: str,
@@ -62,15 +74,7 @@ def pca_client(
     secret: str = DEFAULT_SECRET_ACCESS_KEY,
     token: str | None = None,
 ) -> ACMPCAClient:
-    return session.client(
-        "acm-pca",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        aws_session_token=token,
-        config=NO_RETRIES,
-    )
+    return session.client("acm-pca", **_client_args(url, key_id, secret, token))
 
 
 def sts_client(
@@ -80,15 +84,7 @@ def sts_client(
     secret: str = DEFAULT_SECRET_ACCESS_KEY,
     token: str | None = None,
 ) -> STSClient:
-    return session.client(
-        "sts",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        aws_session_token=token,
-        config=NO_RETRIES,
-    )
+    return session.client("sts", **_client_args(url, key_id, secret, token))
 
 
 @pytest.fixture(scope="session")

@@ -389,6 +389,3 @@ class ControlPlane:
     def jwks(self) -> JSON:
         doc: JSON = json.loads(self.admin.raw("/openid/v1/jwks"))
         return doc
-
-    def logs(self) -> list[Path]:
-        return sorted(self.dir.glob("*.log"))

@@ -56,10 +56,6 @@ class KubeClient:
             ctx.load_cert_chain(str(creds.client_cert), str(creds.client_key))
         self._ssl = ctx
 
-    def with_token(self, token: str) -> KubeClient:
-        """The same server, authenticated as the bearer of ``token``."""
-        return KubeClient(self.server, Credentials(ca_file=self.creds.ca_file, token=token))
-
     def _open(
         self,
         method: str,
@@ -115,17 +111,11 @@ class KubeClient:
     def create(self, path: str, obj: JSON) -> JSON:
         return self.request("POST", path, obj)
 
-    def replace(self, path: str, obj: JSON) -> JSON:
-        return self.request("PUT", path, obj)
-
     def delete(self, path: str) -> JSON:
         return self.request("DELETE", path)
 
     def merge_patch(self, path: str, patch: JSON) -> JSON:
         return self.request("PATCH", path, patch, content_type="application/merge-patch+json")
-
-    def json_patch(self, path: str, ops: list[JSON]) -> JSON:
-        return self.request("PATCH", path, ops, content_type="application/json-patch+json")
 
     def apply(self, path: str, obj: JSON, field_manager: str = "tests") -> JSON:
         return self.request(

@@ -83,11 +83,7 @@ def test_issuer_with_bad_credentials_recovers_when_fixed(
 
 
 def test_denied_request_is_marked_and_never_signed(
-    kube: KubeClient,
-    controller: IssuerProcess,
-    admin: AdminClient,
-    cas: dict[str, dict[str, str]],
-    namespace: str,
+    kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
     _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     _request(kube, namespace, "denied", approve=False)
