@@ -16,12 +16,11 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
 COPY issuer ./issuer
 # Install the package (not editable), compile bytecode ahead of time (the root
-# filesystem is read-only at run time), then drop pip, setuptools and the AWS
-# emulator (a development tool the controller never imports: import-linter).
+# filesystem is read-only at run time), then drop pip and setuptools. The AWS
+# emulator and the dev stack are packages of their own, never in this wheel.
 RUN /opt/venv/bin/pip install --no-compile /src \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib \
-    && /opt/venv/bin/pip uninstall --yes pip setuptools \
-    && rm -rf /opt/venv/lib/python3*/site-packages/issuer/emulator
+    && /opt/venv/bin/pip uninstall --yes pip setuptools
 
 # --- runtime: the interpreter and the virtualenv, nothing else ---------------
 FROM ${PYTHON_IMAGE}

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml emulator/pyproject.toml devstack/pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
 .PHONY: test venv tools lint typecheck unit integration e2e demo up clean manifests
@@ -15,18 +15,18 @@ test: venv tools lint typecheck
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml emulator/pyproject.toml devstack/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./emulator -e ./devstack
 	@rm -f $(VENV)/.installed-*; touch $@
 
 tools:
 	hack/build-tools.sh
 
 lint: venv
-	$(VENV)/bin/ruff check issuer tests hack
-	$(VENV)/bin/ruff format --check issuer tests hack
+	$(VENV)/bin/ruff check issuer emulator devstack tests hack
+	$(VENV)/bin/ruff format --check issuer emulator devstack tests hack
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 
@@ -52,7 +52,7 @@ manifests: venv tools
 # ARGS=--stay keeps the stack up (kubeconfig + emulator endpoint printed) until Ctrl-C.
 ARGS ?=
 demo: venv tools
-	$(PY) -m tests.harness demo $(ARGS)
+	$(PY) -m awspca_devstack demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

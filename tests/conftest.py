@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from issuer.emulator import AdminClient, run_in_thread
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.certmanager import CertManager
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import emulator_config, start_controller
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.certmanager import CertManager
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import emulator_config, start_controller
+from awspca_emulator import AdminClient, run_in_thread
 
 _failed = pytest.StashKey[bool]()
 

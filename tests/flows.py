@@ -10,11 +10,10 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
+from awspca_devstack.csrs import Key, b64
+from awspca_devstack.kubeclient import JSON, KubeClient, condition
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-
-from tests.csrs import Key, b64
-from tests.harness.kubeclient import JSON, KubeClient, condition
 
 GROUP = "awspca.cert-manager.io"
 API = f"{GROUP}/v1beta1"

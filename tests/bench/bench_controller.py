@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from issuer.emulator import AdminClient, EmulatorConfig, run_in_thread
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import b64, make_csr
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import DEFAULT_KEYS
+from awspca_emulator import AdminClient, EmulatorConfig, run_in_thread
+
 from tests import flows
-from tests.csrs import b64, make_csr
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import DEFAULT_KEYS
 
 KIND = "AWSPCAIssuer"
 

@@ -5,7 +5,7 @@ Not a pytest module (its name does not start with ``test_``). Run:
     .venv/bin/python -m tests.bench.bench_emulator [--pairs 2000] [--concurrency 32] [--runs 3]
         [--key ec|rsa] [--client aiohttp|boto3]
 
-The emulator runs in its own process (``python -m issuer.emulator serve
+The emulator runs in its own process (``python -m awspca_emulator serve
 --no-throttling --bootstrap ec``), so client and server do not share a GIL. The
 client is a raw aiohttp client whose requests are signed with botocore's own
 SigV4 signer, exactly as boto3 would sign them (``--client boto3``: N threads,
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from awspca_emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, AdminClient
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -37,8 +38,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from issuer.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, AdminClient
 
 REGION = "us-east-1"
 
@@ -185,7 +184,7 @@ def main() -> int:
         [
             sys.executable,
             "-m",
-            "issuer.emulator",
+            "awspca_emulator",
             "serve",
             "--no-throttling",
             "--bootstrap",

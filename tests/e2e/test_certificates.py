@@ -7,17 +7,17 @@ import ipaddress
 from typing import Any
 
 import pytest
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.kubeclient import has_condition
+from awspca_devstack.stack import DEFAULT_KEYS
+from awspca_emulator import AdminClient
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from issuer.emulator import AdminClient
 from tests import flows
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.harness.kubeclient import has_condition
-from tests.stack import DEFAULT_KEYS
 
 CM = "/apis/cert-manager.io/v1"
 

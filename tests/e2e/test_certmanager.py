@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.harness import KubeClient
-from tests.harness.certmanager import CertManager
-from tests.harness.kubeclient import has_condition
+from awspca_devstack import KubeClient
+from awspca_devstack.certmanager import CertManager
+from awspca_devstack.kubeclient import has_condition
 
 
 def test_certificate_becomes_an_approved_request_for_our_issuer(

@@ -20,10 +20,14 @@ from typing import Any
 
 import pytest
 import yaml
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.kubeclient import KubeError, condition
+from awspca_devstack.stack import ACCOUNT, DEFAULT_KEYS
+from awspca_emulator import AdminClient, EmulatorConfig, OidcIssuerConfig, RoleConfig, run_in_thread
 
-from issuer.emulator import AdminClient, EmulatorConfig, OidcIssuerConfig, RoleConfig, run_in_thread
 from tests import flows
-from tests.csrs import make_csr, new_key
 from tests.e2e.test_chart_render import (
     CHART,
     INSTALL_NAMESPACE,
@@ -32,10 +36,6 @@ from tests.e2e.test_chart_render import (
     helm,
     template_args,
 )
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.harness.kubeclient import KubeError, condition
-from tests.stack import ACCOUNT, DEFAULT_KEYS
 
 pytestmark = pytest.mark.e2e
 

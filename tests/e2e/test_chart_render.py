@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import yaml
+from awspca_devstack import tools
 
 from issuer.cli import parse_config
-from tests.harness import tools
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "aws-privateca-issuer"

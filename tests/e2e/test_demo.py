@@ -21,10 +21,10 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tests.harness import tools
+from awspca_devstack import tools
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = [sys.executable, "-m", "tests.harness", "demo"]
+DEMO = [sys.executable, "-m", "awspca_devstack", "demo"]
 PATHLEN0 = "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1"
 
 

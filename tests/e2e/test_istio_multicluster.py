@@ -24,19 +24,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from awspca_devstack import ControlPlane, pki
+from awspca_devstack.certmanager import CertManager
+from awspca_devstack.demo import apply_sample, template_from_log
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import IRSA_ROLE, emulator_config, start_controller
+from awspca_emulator import AdminClient, run_in_thread
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from issuer.emulator import AdminClient, run_in_thread
 from tests.e2e.test_certificates import wait_certificate_ready
 from tests.flows import wait_issuer_ready
-from tests.harness import ControlPlane, pki
-from tests.harness.certmanager import CertManager
-from tests.harness.demo import apply_sample, template_from_log
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import IRSA_ROLE, emulator_config, start_controller
 
 CLUSTERS = ("cluster1", "cluster2")
 PATHLEN0 = "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1"

@@ -27,16 +27,16 @@ from typing import Any
 
 import pytest
 import yaml
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.prometheus import Prometheus
+from awspca_devstack.stack import ASSUMED_ROLE, DEFAULT_KEYS, start_controller
+from awspca_emulator import DEFAULT_SECRET_ACCESS_KEY, AdminClient
 from cryptography import x509
 
 from issuer import __version__
-from issuer.emulator import DEFAULT_SECRET_ACCESS_KEY, AdminClient
 from tests import flows
-from tests.csrs import make_csr
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.harness.prometheus import Prometheus
-from tests.stack import ASSUMED_ROLE, DEFAULT_KEYS, start_controller
 
 pytestmark = pytest.mark.e2e
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.demo import SAMPLES, apply_sample
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import ASSUMED_ROLE
+from awspca_emulator import AdminClient
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from issuer.emulator import AdminClient
 from tests.e2e.test_certificates import check_secret, wait_certificate_ready
 from tests.flows import wait_issuer_ready
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.demo import SAMPLES, apply_sample
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import ASSUMED_ROLE
 
 CLUSTER_ISSUERS = {
     "awspcaclusterissuer-irsa.yaml": "pca-cluster-irsa",

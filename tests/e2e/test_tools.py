@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.harness import tools
+from awspca_devstack import tools
 
 
 def _out(*argv: str) -> str:

@@ -7,11 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
-from mypy_boto3_acm_pca import ACMPCAClient
-from mypy_boto3_sts import STSClient
-
-from issuer.emulator import (
+from awspca_emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_SECRET_ACCESS_KEY,
     AdminClient,
@@ -19,6 +15,9 @@ from issuer.emulator import (
     EmulatorHandle,
     run_in_thread,
 )
+from botocore.config import Config
+from mypy_boto3_acm_pca import ACMPCAClient
+from mypy_boto3_sts import STSClient
 
 REGION = "us-east-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

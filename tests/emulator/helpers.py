@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from awspca_devstack.csrs import make_csr
 from botocore.exceptions import ClientError
 from cryptography import x509
 from mypy_boto3_acm_pca import ACMPCAClient
-
-from tests.csrs import make_csr
 
 TEMPLATE = "arn:aws:acm-pca:::template/{}/V1"
 

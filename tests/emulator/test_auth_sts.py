@@ -10,10 +10,9 @@ from typing import Any
 
 import boto3
 import pytest
+from awspca_emulator import DEFAULT_ACCESS_KEY_ID, AdminClient, EmulatorHandle
 from botocore.exceptions import ClientError
 from mypy_boto3_sts import STSClient
-
-from issuer.emulator import DEFAULT_ACCESS_KEY_ID, AdminClient, EmulatorHandle
 
 from .conftest import pca_client, sts_client
 from .helpers import error_code

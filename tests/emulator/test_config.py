@@ -7,8 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-
-from issuer.emulator import (
+from awspca_emulator import (
     DEFAULT_ACCESS_KEY_ID,
     EmulatorConfig,
     EmulatorHandle,

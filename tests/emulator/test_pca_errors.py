@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from awspca_devstack.csrs import make_csr
+from awspca_emulator import AdminClient
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 from mypy_boto3_acm_pca import ACMPCAClient
-
-from issuer.emulator import AdminClient
-from tests.csrs import make_csr
 
 from .helpers import error_code, fetch, issue, issue_and_fetch
 

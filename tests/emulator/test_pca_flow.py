@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from awspca_emulator import EmulatorHandle
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from mypy_boto3_acm_pca import ACMPCAClient
-
-from issuer.emulator import EmulatorHandle
 
 from .helpers import error_code, fetch, issue
 
@@ -122,7 +121,7 @@ def test_ca_certificates_and_chains(pca: ACMPCAClient, hierarchy: dict[str, Any]
 
 
 def test_leaf_chains_to_the_root(pca: ACMPCAClient, hierarchy: dict[str, Any]) -> None:
-    from tests.csrs import make_csr
+    from awspca_devstack.csrs import make_csr
 
     csr, _ = make_csr("leaf.test", dns=("leaf.test",))
     arn = issue(pca, hierarchy["sub"], csr)

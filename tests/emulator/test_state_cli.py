@@ -11,10 +11,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from awspca_emulator import AdminClient, EmulatorConfig, run_in_thread
 from botocore.exceptions import ClientError
 from cryptography import x509
-
-from issuer.emulator import AdminClient, EmulatorConfig, run_in_thread
 
 from .conftest import pca_client
 from .helpers import error_code, fetch, issue
@@ -52,7 +51,7 @@ def test_cli_serve_with_bootstrap(tmp_path: Path, boto_session: boto3.session.Se
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     config = tmp_path / "emulator.yaml"
     config.write_text('account_id: "210987654321"\nthrottling_enabled: false\n')
-    cmd = [sys.executable, "-m", "issuer.emulator", "serve", "--port", "0", "--bootstrap", "ec"]
+    cmd = [sys.executable, "-m", "awspca_emulator", "serve", "--port", "0", "--bootstrap", "ec"]
     proc = subprocess.Popen(
         [*cmd, "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -75,7 +74,7 @@ def test_cli_serve_with_bootstrap(tmp_path: Path, boto_session: boto3.session.Se
             [
                 sys.executable,
                 "-m",
-                "issuer.emulator",
+                "awspca_emulator",
                 "bootstrap",
                 "--url",
                 line["url"],

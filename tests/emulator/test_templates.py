@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from awspca_devstack.csrs import make_csr, new_key
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 from cryptography.x509.oid import NameOID
 from mypy_boto3_acm_pca import ACMPCAClient
-
-from tests.csrs import make_csr, new_key
 
 from .helpers import error_code, fetch, issue, issue_and_fetch
 

@@ -9,27 +9,26 @@ from datetime import UTC, datetime
 
 import jwt
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
-from multidict import CIMultiDict
-
-from issuer.emulator import EmulatorConfig, FaultConfig
-from issuer.emulator.errors import ApiError
-from issuer.emulator.faults import FaultInjector
-from issuer.emulator.identity import CredentialStore
-from issuer.emulator.jwt_verify import (
+from awspca_emulator import EmulatorConfig, FaultConfig
+from awspca_emulator.errors import ApiError
+from awspca_emulator.faults import FaultInjector
+from awspca_emulator.identity import CredentialStore
+from awspca_emulator.jwt_verify import (
     TokenError,
     check_claims,
     decode_unverified,
     select_key,
     verify_signature,
 )
-from issuer.emulator.sigv4 import AuthError, verify
-from issuer.emulator.throttle import Throttler
-from issuer.emulator.validity import validity_window
+from awspca_emulator.sigv4 import AuthError, verify
+from awspca_emulator.throttle import Throttler
+from awspca_emulator.validity import validity_window
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from multidict import CIMultiDict
 
 NOW = datetime(2026, 1, 31, 12, 0, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ import boto3
 import jwt
 import pytest
 from aiohttp import web
+from awspca_emulator import AdminClient, EmulatorHandle
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,8 +27,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from mypy_boto3_sts import STSClient
-
-from issuer.emulator import AdminClient, EmulatorHandle
 
 from .conftest import REGION
 from .helpers import error_code

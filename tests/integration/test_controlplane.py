@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import jwt
 import pytest
-
-from tests.csrs import b64, make_csr
-from tests.harness import ControlPlane, KubeClient, KubeError
-from tests.harness.kubeclient import Credentials, has_condition
+from awspca_devstack import ControlPlane, KubeClient, KubeError
+from awspca_devstack.csrs import b64, make_csr
+from awspca_devstack.kubeclient import Credentials, has_condition
 
 GROUP_PATH = "/apis/awspca.cert-manager.io/v1beta1"
 CR_PATH = "/apis/cert-manager.io/v1/namespaces/{ns}/certificaterequests"

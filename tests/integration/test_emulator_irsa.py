@@ -13,11 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
+from awspca_devstack import ControlPlane
+from awspca_devstack.stack import ACCOUNT, CONTROLLER_NS, CONTROLLER_SA, IRSA_ROLE
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
-from tests.harness import ControlPlane
-from tests.stack import ACCOUNT, CONTROLLER_NS, CONTROLLER_SA, IRSA_ROLE
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from issuer.emulator import AdminClient
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import CONTROLLER_NS, DEFAULT_KEYS, start_controller
+from awspca_emulator import AdminClient
+
 from tests import flows
-from tests.csrs import make_csr, new_key
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import CONTROLLER_NS, DEFAULT_KEYS, start_controller
 
 KIND = "AWSPCAIssuer"
 ARN_ANNOTATION = "aws-privateca-issuer/certificate-arn"

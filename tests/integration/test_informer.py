@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr
 
 from issuer.api.certificaterequest import compact_projection
 from issuer.kube import config as kube_config
 from issuer.kube.client import KubeClient as AsyncKube
 from issuer.kube.informer import Informer
 from tests import flows
-from tests.csrs import make_csr
-from tests.harness import ControlPlane, KubeClient
 
 
 @pytest.fixture

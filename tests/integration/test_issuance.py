@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import ASSUMED_ROLE, CUSTOM_KEY_ID, CUSTOM_SECRET, DEFAULT_KEYS
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tests import flows
-from tests.csrs import make_csr, new_key
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.stack import ASSUMED_ROLE, CUSTOM_KEY_ID, CUSTOM_SECRET, DEFAULT_KEYS
 
 
 def issuer_for(

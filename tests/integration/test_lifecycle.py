@@ -6,13 +6,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from issuer.emulator import AdminClient
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.kubeclient import condition
+from awspca_devstack.stack import DEFAULT_KEYS, instead_of
+from awspca_emulator import AdminClient
+
 from tests import flows
-from tests.csrs import make_csr, new_key
-from tests.harness import ControlPlane, KubeClient
-from tests.harness.issuerproc import IssuerProcess
-from tests.harness.kubeclient import condition
-from tests.stack import DEFAULT_KEYS, instead_of
 
 KIND = "AWSPCAIssuer"
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.harness import ControlPlane, KubeError
+from awspca_devstack import ControlPlane, KubeError
 
 
 def test_apiserver_restart_keeps_state(control_plane: ControlPlane) -> None:

@@ -2,7 +2,7 @@
 
 The image cannot be built on these machines (no container engine), so what can
 be checked statically is: hadolint passes; the final stage runs as 65532, is
-entered through ``python -m issuer`` (what tests/harness/issuerproc.py runs),
+entered through ``python -m issuer`` (what devstack/awspca_devstack/issuerproc.py runs),
 carries the OCI labels, installs nothing and keeps no pip; the build context
 is limited by .dockerignore to what the image needs.
 """
@@ -92,7 +92,7 @@ def test_runs_as_65532_through_python_m_issuer() -> None:
     assert json.loads(entry) == ["python", "-m", "issuer"]
     assert not [ins for ins, _ in final if ins == "CMD"], "flags come from the Deployment's args"
     env = " ".join(args for ins, args in final if ins == "ENV")
-    assert "PYTHONUNBUFFERED=1" in env  # as tests/harness/issuerproc.py runs it
+    assert "PYTHONUNBUFFERED=1" in env  # as devstack/awspca_devstack/issuerproc.py runs it
     assert "/opt/venv/bin" in env
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from awspca_devstack import tools
 from prometheus_client import REGISTRY
 
 from issuer.observability import metrics
-from tests.harness import tools
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.harness import tools
-from tests.harness.controlplane import ControlPlane
-from tests.harness.procs import Process
+from awspca_devstack import tools
+from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.procs import Process
 
 
 class CertManager:

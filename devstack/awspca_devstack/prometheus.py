@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from tests.harness import tools
-from tests.harness.procs import Process, free_port
+from awspca_devstack import tools
+from awspca_devstack.procs import Process, free_port
 
 JSON = dict[str, Any]
 

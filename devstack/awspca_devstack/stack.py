@@ -13,15 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from issuer.emulator import EmulatorConfig
-from issuer.emulator.config import (
+from awspca_emulator import EmulatorConfig
+from awspca_emulator.config import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_SECRET_ACCESS_KEY,
     OidcIssuerConfig,
     RoleConfig,
 )
-from tests.harness import ControlPlane
-from tests.harness.issuerproc import IssuerProcess
+
+from awspca_devstack import ControlPlane
+from awspca_devstack.issuerproc import IssuerProcess
 
 ACCOUNT = "123456789012"
 CONTROLLER_NS = "awspca-system"

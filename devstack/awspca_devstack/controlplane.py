@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from tests.harness import pki, tools
-from tests.harness.kubeclient import JSON, Credentials, KubeClient, KubeError
-from tests.harness.procs import Process, free_port
+from awspca_devstack import pki, tools
+from awspca_devstack.kubeclient import JSON, Credentials, KubeClient, KubeError
+from awspca_devstack.procs import Process, free_port
 
 CRD_ESTABLISH_TIMEOUT = 60.0
 

@@ -1,4 +1,4 @@
-"""``python -m tests.harness demo``: the seed use case end to end on one machine.
+"""``python -m awspca_devstack demo``: the seed use case end to end on one machine.
 
 Starts a local control plane (etcd + kube-apiserver), the AWS Private CA
 emulator with a root -> subordinate (path length 1) hierarchy, cert-manager
@@ -30,16 +30,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from awspca_emulator import AdminClient, run_in_thread
+from awspca_emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from issuer.emulator import AdminClient, run_in_thread
-from issuer.emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
-from tests.harness.certmanager import CertManager
-from tests.harness.controlplane import ControlPlane
-from tests.harness.issuerproc import IssuerProcess
-from tests.harness.kubeclient import JSON, KubeClient, condition
-from tests.stack import emulator_config, irsa_env
+from awspca_devstack.certmanager import CertManager
+from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.kubeclient import JSON, KubeClient, condition
+from awspca_devstack.stack import emulator_config, irsa_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "manifests" / "samples"
@@ -369,7 +369,7 @@ def _interrupt(*_: object) -> None:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.harness demo", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m awspca_devstack demo", description=__doc__)
     p.add_argument("--stay", action="store_true", help="keep the stack up until Ctrl-C")
     p.add_argument("--workdir", type=Path, default=None, help="kept afterwards if given")
     p.add_argument("--timeout", type=float, default=120.0, help="per wait, seconds")

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.harness.controlplane import ControlPlane
-from tests.harness.procs import Process, free_port
+from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.procs import Process, free_port
 
 
 class IssuerProcess:

@@ -3,7 +3,7 @@
 It imports nothing of the controller, and the controller never imports it.
 
 Python API: `EmulatorConfig`, `run_in_thread(config) -> EmulatorHandle`,
-`AdminClient(url)`; CLI: ``python -m issuer.emulator serve|bootstrap``.
+`AdminClient(url)`; CLI: ``python -m awspca_emulator serve|bootstrap``.
 """
 
 from .app import Emulator

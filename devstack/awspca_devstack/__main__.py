@@ -1,4 +1,4 @@
-"""``python -m tests.harness up|demo``: local stacks to point kubectl at.
+"""``python -m awspca_devstack up|demo``: local stacks to point kubectl at.
 
 ``up`` starts etcd + kube-apiserver on loopback with our CRDs and
 cert-manager's, starts cert-manager's controller, prints a kubeconfig path and
@@ -6,7 +6,7 @@ waits for Ctrl-C, then stops everything.
 
 ``demo`` (what ``make demo`` runs) adds the AWS PCA emulator with a root ->
 subordinate hierarchy and our issuer, issues the Istio ``cacerts``
-intermediate and prints a summary; see ``tests/harness/demo.py``.
+intermediate and prints a summary; see ``devstack/awspca_devstack/demo.py``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from tests.harness.certmanager import CertManager
-from tests.harness.controlplane import ControlPlane
+from awspca_devstack.certmanager import CertManager
+from awspca_devstack.controlplane import ControlPlane
 
 
 def up(workdir: Path, with_cert_manager: bool) -> int:
@@ -44,12 +44,12 @@ def up(workdir: Path, with_cert_manager: bool) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["demo"]:
-        from tests.harness import demo
+        from awspca_devstack import demo
 
         return demo.main(argv[1:])
-    p = argparse.ArgumentParser(prog="python -m tests.harness")
+    p = argparse.ArgumentParser(prog="python -m awspca_devstack")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("demo", help="the full demo (python -m tests.harness demo --help)")
+    sub.add_parser("demo", help="the full demo (python -m awspca_devstack demo --help)")
     u = sub.add_parser("up", help="start the local stack and wait for Ctrl-C")
     u.add_argument("--workdir", type=Path, default=None)
     u.add_argument("--no-cert-manager", action="store_true")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m issuer.emulator serve|bootstrap`` (see ``--help``)."""
+"""Command line: ``python -m awspca_emulator serve|bootstrap`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .server import serve
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m issuer.emulator",
+        prog="python -m awspca_emulator",
         description="Local ACM Private CA + STS emulator (boto3-compatible; point endpoint_url at it).",
     )
     sub = p.add_subparsers(dest="command", required=True)
