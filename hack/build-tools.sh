@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the upstream components the tests run for real (kube-apiserver,
-# kubectl, etcd, helm, a cert-manager controller, prometheus, promtool) from
+# kubectl, etcd, helm, a cert-manager controller, prometheus, promtool; and the
+# Go issuer's v1.12 module source as the reference) from
 # the Go module proxy, once, into a cache outside the repository keyed by
 # component and version. Idempotent: a component whose stamp exists is skipped.
 #
@@ -104,8 +105,18 @@ build_prometheus() { # prometheus + promtool, without the web UI assets
     github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
 }
 
+build_upstream() { # the Go issuer's module source: CRDs, chart, e2e suite (no build)
+  local v=$1 out=$2 dir
+  dir=$(GOTOOLCHAIN=$UPSTREAM_GOTOOLCHAIN go mod download -json \
+    "github.com/cert-manager/aws-privateca-issuer@v$v" |
+    python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')
+  cp -r "$dir" "$out/module"
+  chmod -R u+w "$out/module"
+  test -f "$out/module/config/crd/bases/awspca.cert-manager.io_awspcaissuers.yaml"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus)
+[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream)
 for c in "${want[@]}"; do
   case $c in
     etcd) run_build etcd "$ETCD_VERSION" build_etcd ;;
@@ -114,6 +125,7 @@ for c in "${want[@]}"; do
     cert-manager) # keyed on our main.go too, so editing it rebuilds
       run_build cert-manager "$CERT_MANAGER_VERSION-$(sha1sum "$HERE/cmctrl/main.go" | cut -c1-8)" build_cert_manager ;;
     prometheus) run_build prometheus "$PROMETHEUS_VERSION" build_prometheus ;;
+    upstream) run_build upstream "$UPSTREAM_VERSION" build_upstream ;;
     *) echo "unknown component '$c'" >&2; exit 2 ;;
   esac
 done

@@ -44,6 +44,7 @@ def _component_dir(component: str) -> Path:
             "kubernetes": "K8S_VERSION",
             "helm": "HELM_VERSION",
             "prometheus": "PROMETHEUS_VERSION",
+            "upstream": "UPSTREAM_VERSION",
         }[component]
         key = v[var]
     d = tools_dir() / f"{component}-{key}"
@@ -78,3 +79,8 @@ def cert_manager_crds_dir() -> Path:
 
 def our_crds_dir() -> Path:
     return REPO_ROOT / "manifests" / "crds"
+
+
+def upstream_module_dir() -> Path:
+    """The Go aws-privateca-issuer's module source at the pinned version (CRDs, chart, e2e)."""
+    return _component_dir("upstream") / "module"
