@@ -105,14 +105,35 @@ def in_cluster() -> ClusterAccess:
         raise KubeConfigError("not in a cluster (KUBERNETES_SERVICE_HOST unset) and no kubeconfig")
     if ":" in host:
         host = f"[{host}]"
-    ns_file = IN_CLUSTER_DIR / "namespace"
-    ctx = _ssl_context(None, str(IN_CLUSTER_DIR / "ca.crt"), (None, None), (None, None), False)
+    token_file, ca_file, ns_file = (IN_CLUSTER_DIR / n for n in ("token", "ca.crt", "namespace"))
+    missing = [p.name for p in (token_file, ca_file) if not p.is_file()]
+    if missing:
+        what = (
+            f"{IN_CLUSTER_DIR} does not exist"
+            if not IN_CLUSTER_DIR.is_dir()
+            else f"{IN_CLUSTER_DIR} has no {' and no '.join(missing)}"
+        )
+        raise KubeConfigError(
+            f"KUBERNETES_SERVICE_HOST is set but {what}: mount the ServiceAccount token "
+            "(automountServiceAccountToken) or pass --kubeconfig"
+        )
+    try:
+        ctx = _ssl_context(None, str(ca_file), (None, None), (None, None), False)
+        namespace = ns_file.read_text().strip() if ns_file.exists() else "default"
+    except (OSError, ssl.SSLError) as e:
+        raise KubeConfigError(
+            f"cannot read the ServiceAccount files in {IN_CLUSTER_DIR}: {_one_line(e)}"
+        ) from e
     return ClusterAccess(
         server=f"https://{host}:{port}",
         ssl_context=ctx,
-        token_source=_token_file_source(IN_CLUSTER_DIR / "token"),
-        namespace=ns_file.read_text().strip() if ns_file.exists() else "default",
+        token_source=_token_file_source(token_file),
+        namespace=namespace,
     )
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 def _b64(value: str | None) -> bytes | None:
@@ -126,7 +147,10 @@ def _rel(base: Path, p: str | None) -> str | None:
 
 
 async def from_kubeconfig(path: str, context: str | None = None) -> ClusterAccess:
-    doc = yaml.safe_load(Path(path).read_text())
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise KubeConfigError(f"{path}: cannot read the kubeconfig: {_one_line(e)}") from e
     if not isinstance(doc, dict):
         raise KubeConfigError(f"{path}: not a kubeconfig")
     base = Path(path).parent
