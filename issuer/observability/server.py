@@ -1,8 +1,9 @@
 """The HTTP endpoints every replica serves: /metrics, /healthz and /readyz.
 
 Checks are plain callables registered by the manager; each returns None when
-fine or a short reason when not. /healthz and /readyz answer 200 "ok" or 500
-with one line per failing check, as controller-runtime's healthz does.
+fine or a short reason when not. Both answer 200 "ok" or one line per failing
+check: /healthz with 500 (as controller-runtime's healthz does), /readyz with
+503 Service Unavailable, "not ready" rather than a server error.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class HealthChecks:
         self.readiness: dict[str, Check] = {}
 
     @staticmethod
-    def _answer(checks: dict[str, Check]) -> web.Response:
+    def _answer(checks: dict[str, Check], failing_status: int) -> web.Response:
         failures = []
         for name, check in checks.items():
             try:
@@ -42,14 +43,14 @@ class HealthChecks:
             if problem:
                 failures.append(f"[-]{name} failed: {problem}")
         if failures:
-            return web.Response(status=500, text="\n".join(failures) + "\n")
+            return web.Response(status=failing_status, text="\n".join(failures) + "\n")
         return web.Response(text="ok")
 
     async def healthz(self, _: web.Request) -> web.Response:
-        return self._answer(self.liveness)
+        return self._answer(self.liveness, 500)
 
     async def readyz(self, _: web.Request) -> web.Response:
-        return self._answer(self.readiness)
+        return self._answer(self.readiness, 503)
 
 
 async def _metrics(_: web.Request) -> web.Response:

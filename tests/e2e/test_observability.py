@@ -416,7 +416,7 @@ def test_readyz_flips_while_the_api_server_is_down_healthz_does_not(run: Run) ->
     assert proc.probe("/readyz") == (200, "ok")
     run.cp.stop_apiserver()
     try:
-        body = _wait_probe(proc, "/readyz", 500, timeout=60)
+        body = _wait_probe(proc, "/readyz", 503, timeout=60)
         assert "apiserver" in body
         assert "unreachable" in body
     finally:
