@@ -1,9 +1,12 @@
 """The emulator core: one `Emulator` object wiring state, credentials, PCA, STS,
-throttling, faults, the call log and the admin API into one aiohttp application.
+IAM, RAM, authorization, throttling, faults, the call log and the admin API
+into one aiohttp application.
 
-Requests to ``POST /`` go to ACM PCA when they carry ``X-Amz-Target`` and to
-STS when they are a form with ``Action=``; ``/_emulator/*`` is the admin API.
-All state is mutated on the server's event loop only.
+A signed request goes to the service its SigV4 credential scope names
+(``acm-pca``, ``sts``, ``iam``, ``ram``), so one endpoint serves them all, as
+``AWS_ENDPOINT_URL`` expects; an unsigned form with ``Action=`` is STS
+(AssumeRoleWithWebIdentity). ``/_emulator/*`` is the admin API. All state is
+mutated on the server's event loop only.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from . import admin, pca, sts
+from . import admin, iam, pca, ram, sts
+from .authz import Authorizer
 from .calllog import CallLog, CallRecord
 from .config import EmulatorConfig
 from .errors import ApiError
 from .faults import FaultInjector
+from .iam_ops import IamDirectory
 from .identity import CredentialStore
 from .oidc import OidcRegistry
 from .pca_ops import PcaService
+from .ram_ops import RamService
 from .sigv4 import Authenticated, AuthError, verify
 from .state import Store
 from .throttle import Throttler
@@ -31,6 +38,13 @@ from .throttle import Throttler
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.2
+_SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+def scope_service(authorization: str | None) -> str | None:
+    """The service a SigV4 Authorization header is scoped to."""
+    m = _SCOPE_SERVICE.search(authorization or "")
+    return m.group(1) if m else None
 
 
 class Emulator:
@@ -43,6 +57,9 @@ class Emulator:
         self.store.load()
         self.creds = CredentialStore(self.config)
         self.pca = PcaService(self.store, self.config, clock)
+        self.iam = IamDirectory(self.creds, clock)
+        self.ram = RamService(self.pca.owner_of, clock)
+        self.authz = Authorizer(self.iam, self.ram)
         self.throttler = Throttler(self.config)
         self.faults = FaultInjector(self.config)
         self.calls = CallLog(self.config.call_log_size)
@@ -98,6 +115,11 @@ class Emulator:
 
     async def dispatch(self, request: web.Request) -> web.Response:
         body = await request.read()
+        service = scope_service(request.headers.get("Authorization"))
+        if service == "iam":
+            return await iam.handle(self, request, body)
+        if service == "ram" or request.path in ram.PATHS:
+            return await ram.handle(self, request, body)
         target = request.headers.get("X-Amz-Target")
         if target:
             return await pca.handle(self, request, body, target)
@@ -128,6 +150,8 @@ class Emulator:
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/", self.dispatch)
+        for path in ram.PATHS:
+            app.router.add_route("*", path, self.dispatch)
         admin.add_routes(app, self)
         app.cleanup_ctx.append(self._persist)
         return app

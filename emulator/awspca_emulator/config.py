@@ -42,9 +42,12 @@ class RoleConfig:
     allowed_cas: list[str] = field(default_factory=lambda: ["*"])
     #: Issuers whose tokens this role trusts (empty = every configured issuer).
     trusted_issuers: list[str] = field(default_factory=list)
+    #: The account the role lives in (None = the emulator's default account).
+    account: str | None = None
 
     def arn(self, account_id: str) -> str:
-        return f"arn:aws:iam::{account_id}:role/{self.name}"
+        """The role's ARN; `account_id` is the default account, used unless the role has one."""
+        return f"arn:aws:iam::{self.account or account_id}:role/{self.name}"
 
 
 @dataclass
@@ -108,6 +111,9 @@ class EmulatorConfig:
     roles: list[RoleConfig] = field(default_factory=list)
     faults: dict[str, FaultConfig] = field(default_factory=dict)
     verify_signatures: bool = True
+    #: Access keys of other accounts: account id -> {access key id: secret}.
+    #: Like `access_keys`, each key is that account's administrator.
+    other_accounts: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Allowed difference between X-Amz-Date and the emulator's clock.
     max_clock_skew: float = 900.0
     #: STS session lengths (DurationSeconds is clamped to these bounds).

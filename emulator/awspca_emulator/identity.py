@@ -1,8 +1,8 @@
 """Who may call: static access keys, temporary STS credentials, and roles.
 
 Owns the credential store (access key id -> secret and identity), minting of
-temporary credentials, and the role table with its fnmatch-style permission
-checks. No wire protocol here.
+temporary credentials, and the role table (roles of any account) with its
+fnmatch-style trust checks. No wire protocol here.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ def matches(value: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
+def trusts(identity: Identity, patterns: list[str]) -> bool:
+    """A role's trust list names this principal (``arn:aws:iam::ACCOUNT:root`` = the whole account)."""
+    if f"arn:aws:iam::{identity.account}:root" in patterns:
+        return True
+    return any(matches(n, patterns) for n in identity.principal_names())
+
+
 class CredentialStore:
     """Access keys (static and temporary) and roles; thread-safe for admin calls."""
 
@@ -64,37 +71,55 @@ class CredentialStore:
         self.roles: dict[str, RoleConfig] = {}
         for key_id, secret in config.access_keys.items():
             self.add_access_key(key_id, secret)
+        for account, keys in config.other_accounts.items():
+            for key_id, secret in keys.items():
+                self.add_access_key(key_id, secret, account=account)
         for role in config.roles:
             self.add_role(role)
 
-    def add_access_key(self, access_key_id: str, secret: str, user_name: str | None = None) -> None:
-        account = self.config.account_id
+    def add_access_key(
+        self,
+        access_key_id: str,
+        secret: str,
+        user_name: str | None = None,
+        *,
+        account: str | None = None,
+        user_arn: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        """A long-term key, usable at once; without a user it is its account's administrator."""
+        account = account or self.config.account_id
         name = user_name or access_key_id
         ident = Identity(
             access_key_id=access_key_id,
             account=account,
-            arn=f"arn:aws:iam::{account}:user/{name}",
-            user_id=f"AIDA{access_key_id[-16:].upper():0>16}",
+            arn=user_arn or f"arn:aws:iam::{account}:user/{name}",
+            user_id=user_id or f"AIDA{access_key_id[-16:].upper():0>16}",
         )
         with self._lock:
             self._creds[access_key_id] = Credential(secret=secret, identity=ident)
 
+    def remove_access_key(self, access_key_id: str) -> None:
+        with self._lock:
+            self._creds.pop(access_key_id, None)
+
     def add_role(self, role: RoleConfig) -> None:
         with self._lock:
-            self.roles[role.name] = role
+            self.roles[role.arn(self.config.account_id)] = role
 
     def role_by_arn(self, arn: str) -> RoleConfig | None:
-        prefix = f"arn:aws:iam::{self.config.account_id}:role/"
-        if not arn.startswith(prefix):
+        """The role an ARN names (``arn:aws:iam::ACCOUNT:role/[path/]NAME``), in any account."""
+        head, sep, rest = arn.partition(":role/")
+        if not sep or not head.startswith("arn:aws:iam::"):
             return None
-        return self.roles.get(arn[len(prefix) :].split("/")[-1])
+        return self.roles.get(f"{head}:role/{rest.split('/')[-1]}")
 
     def lookup(self, access_key_id: str) -> Credential | None:
         return self._creds.get(access_key_id)
 
     def mint(self, role: RoleConfig, session_name: str, lifetime: float, now: float) -> Credential:
-        """New temporary credentials (ASIA...) for a role session."""
-        account = self.config.account_id
+        """New temporary credentials (ASIA...) for a role session, in the role's account."""
+        account = role.account or self.config.account_id
         key_id = "ASIA" + _rand(16)
         role_id = "AROA" + _rand(17)
         role_arn = role.arn(account)

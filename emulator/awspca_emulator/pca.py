@@ -21,7 +21,7 @@ from aiohttp import web
 from . import certs
 from .calllog import CallRecord
 from .errors import ApiError
-from .identity import Identity, matches
+from .identity import Identity
 from .pca_ops import OPERATIONS, CallContext
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 TARGET_PREFIX = "ACMPrivateCA."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 BLOB_PARAMS = ("Csr", "Certificate", "CertificateChain")
+#: What PCA applies when IssueCertificate names no template.
+DEFAULT_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityCertificate/V1"
 
 _AUTH_CODES: dict[str, tuple[str, int]] = {
     "missing": ("MissingAuthenticationTokenException", 403),
@@ -64,16 +66,31 @@ def _decode_blobs(params: dict[str, Any]) -> None:
                 params[name] = value.encode()
 
 
-def check_access(identity: Identity, operation: str, ca_arn: str | None) -> None:
-    """Role sessions may only touch the CAs their role allows."""
-    role = identity.role
-    if role is None or ca_arn is None or matches(ca_arn, role.allowed_cas):
+def authorize(emu: Emulator, identity: Identity, operation: str, params: dict[str, Any]) -> None:
+    """The caller's policies, and for a CA of another account a RAM share, must allow the call."""
+    ca_arn = params.get("CertificateAuthorityArn")
+    if not isinstance(ca_arn, str):
+        emu.authz.check(identity, f"acm-pca:{operation}", "*")
         return
-    raise ApiError(
-        "AccessDeniedException",
-        f"User: {identity.arn} is not authorized to perform: acm-pca:{operation} "
-        f"on resource: {ca_arn}",
+    context: dict[str, str] = {}
+    if operation == "IssueCertificate":
+        template = params.get("TemplateArn")
+        context["acm-pca:TemplateArn"] = (
+            template if isinstance(template, str) else DEFAULT_TEMPLATE_ARN
+        )
+    ca = emu.store.cas.get(ca_arn)
+    emu.authz.check(
+        identity,
+        f"acm-pca:{operation}",
+        ca_arn,
+        resource_account=ca.account if ca is not None else _arn_account(ca_arn),
+        context=context,
     )
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes, target: str) -> web.Response:
@@ -106,7 +123,7 @@ async def _handle(
     rec.access_key_id = identity.access_key_id
     rec.caller_arn = identity.arn
     rec.region = auth.region
-    check_access(identity, operation, rec.ca_arn)
+    authorize(emu, identity, operation, params)
     fault = emu.faults.decide(operation)
     if fault.latency > 0:
         await asyncio.sleep(fault.latency)

@@ -32,6 +32,9 @@ CA_ARN_RE = re.compile(
 )
 CERT_ARN_RE = re.compile(r"^(?P<ca>arn:[^/]+/[0-9a-f-]{36})/certificate/[0-9a-f]{32}$")
 MAX_TOKEN_LENGTH = 36
+#: PermanentDeletionTimeInDays: bounds and default (the restore window of a deleted CA).
+DELETION_DAYS = (7, 30)
+DAY = 86400.0
 REVOCATION_REASONS = {
     "UNSPECIFIED",
     "KEY_COMPROMISE",
@@ -97,11 +100,21 @@ class PcaService:
         if not isinstance(arn, str) or not CA_ARN_RE.match(arn):
             raise ApiError("InvalidArnException", f"The ARN is not valid: {arn}")
         ca = self.store.cas.get(arn)
+        expired = ca is not None and ca.restorable_until is not None
+        if expired and ca is not None and self.clock() >= (ca.restorable_until or 0):
+            del self.store.cas[arn]  # the restore window is over: the CA is gone
+            self.store.mark_dirty()
+            ca = None
         if ca is None:
             raise ApiError(
                 "ResourceNotFoundException", f"Could not find certificate authority {arn}."
             )
         return ca
+
+    def owner_of(self, arn: str) -> str | None:
+        """The account owning a CA (for RAM), or None if there is no such CA."""
+        ca = self.store.cas.get(arn)
+        return ca.account if ca is not None and ca.status != "DELETED" else None
 
     def _issuance_delay(self) -> float:
         d = self.config.issuance_delay
@@ -176,6 +189,8 @@ class PcaService:
             "KeyStorageSecurityStandard": "FIPS_140_2_LEVEL_3_OR_HIGHER",
             "UsageMode": ca.usage_mode,
         }
+        if ca.restorable_until is not None:
+            out["RestorableUntil"] = ca.restorable_until
         if ca.cert is not None:
             out["Serial"] = serial_hex(ca.cert.serial_number)
             out["NotBefore"] = ca.cert.not_valid_before_utc.timestamp()
@@ -291,6 +306,48 @@ class PcaService:
             ca.status = status
             ca.last_state_change_at = self.clock()
             self.store.mark_dirty()
+        return {}
+
+    def delete_certificate_authority(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        """ACTIVE CAs must be disabled first; the CA stays restorable for 7..30 days."""
+        ca = self.get_ca(_require(params, "CertificateAuthorityArn"))
+        days = params.get("PermanentDeletionTimeInDays", DELETION_DAYS[1])
+        if not isinstance(days, int) or not DELETION_DAYS[0] <= days <= DELETION_DAYS[1]:
+            raise ApiError(
+                "ValidationException",
+                "1 validation error detected: Value at 'permanentDeletionTimeInDays' failed to "
+                f"satisfy constraint: Member must be between {DELETION_DAYS[0]} and "
+                f"{DELETION_DAYS[1]}",
+            )
+        if ca.status == "DELETED":
+            raise ApiError("InvalidStateException", f"The CA {ca.arn} is already deleted.")
+        if ca.status == "ACTIVE":
+            raise ApiError(
+                "InvalidStateException",
+                f"The certificate authority {ca.arn} is ACTIVE; disable it before deleting it.",
+            )
+        now = self.clock()
+        ca.status_before_deletion = "DISABLED" if ca.cert is not None else "PENDING_CERTIFICATE"
+        ca.status = "DELETED"
+        ca.restorable_until = now + days * DAY
+        ca.last_state_change_at = now
+        self.store.mark_dirty()
+        return {}
+
+    def restore_certificate_authority(
+        self, params: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any]:
+        """A DELETED CA inside its restore window comes back DISABLED (or PENDING_CERTIFICATE)."""
+        ca = self.get_ca(_require(params, "CertificateAuthorityArn"))
+        if ca.status != "DELETED":
+            raise ApiError("InvalidStateException", f"The CA {ca.arn} is not deleted.")
+        ca.status = ca.status_before_deletion or "DISABLED"
+        ca.restorable_until = None
+        ca.status_before_deletion = None
+        ca.last_state_change_at = self.clock()
+        self.store.mark_dirty()
         return {}
 
     def issue_certificate(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -480,4 +537,6 @@ OPERATIONS: dict[str, Callable[[PcaService, dict[str, Any], CallContext], dict[s
     "IssueCertificate": PcaService.issue_certificate,
     "GetCertificate": PcaService.get_certificate,
     "RevokeCertificate": PcaService.revoke_certificate,
+    "DeleteCertificateAuthority": PcaService.delete_certificate_authority,
+    "RestoreCertificateAuthority": PcaService.restore_certificate_authority,
 }

@@ -61,6 +61,9 @@ class CaRecord:
     key: PrivateKey
     csr_pem: str
     usage_mode: str = "GENERAL_PURPOSE"
+    #: Set while DELETED: end of the restore window, and the status a restore brings back.
+    restorable_until: float | None = None
+    status_before_deletion: str | None = None
     cert: x509.Certificate | None = None
     #: Certificates above this CA, issuing CA first, root last (empty for a root).
     chain: list[x509.Certificate] = field(default_factory=list)
@@ -110,6 +113,8 @@ class CaRecord:
             "last_state_change_at": self.last_state_change_at,
             "status": self.status,
             "usage_mode": self.usage_mode,
+            "restorable_until": self.restorable_until,
+            "status_before_deletion": self.status_before_deletion,
             "key_pem": self.key_pem,
             "csr_pem": self.csr_pem,
             "cert_pem": self.cert_pem,
@@ -131,6 +136,8 @@ class CaRecord:
             last_state_change_at=d["last_state_change_at"],
             status=d["status"],
             usage_mode=d.get("usage_mode", "GENERAL_PURPOSE"),
+            restorable_until=d.get("restorable_until"),
+            status_before_deletion=d.get("status_before_deletion"),
             key=key_from_pem(d["key_pem"]),
             key_pem=d["key_pem"],
             csr_pem=d["csr_pem"],

@@ -10,18 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from .calllog import CallRecord
 from .errors import ApiError
-from .identity import Credential, Identity, matches
+from .identity import Credential, Identity, matches, trusts
 from .jwt_verify import TokenError
+from .queryproto import parse_form, xml_error, xml_response
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -45,25 +44,11 @@ _TOKEN_CODES: dict[str, str] = {
 
 
 def _xml(action: str, result: str) -> web.Response:
-    body = (
-        f'<{action}Response xmlns="{NAMESPACE}">\n'
-        f"  <{action}Result>{result}</{action}Result>\n"
-        f"  <ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>\n"
-        f"</{action}Response>\n"
-    )
-    return web.Response(body=body.encode(), content_type="text/xml")
+    return xml_response(NAMESPACE, action, result)
 
 
 def error_response(err: ApiError) -> web.Response:
-    kind = "Receiver" if err.status >= 500 else "Sender"
-    body = (
-        f'<ErrorResponse xmlns="{NAMESPACE}">\n'
-        f"  <Error><Type>{kind}</Type><Code>{escape(err.code)}</Code>"
-        f"<Message>{escape(err.message)}</Message></Error>\n"
-        f"  <RequestId>{uuid.uuid4()}</RequestId>\n"
-        "</ErrorResponse>\n"
-    )
-    return web.Response(body=body.encode(), status=err.status, content_type="text/xml")
+    return xml_error(NAMESPACE, err)
 
 
 def _iso(ts: float) -> str:
@@ -87,7 +72,7 @@ def _credentials_xml(cred: Credential) -> str:
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes) -> web.Response:
-    form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    form = parse_form(body)
     action = form.get("Action", "")
     rec = CallRecord(time=time.time(), service="sts", operation=action, result="OK", status=200)
     return await emu.recorded(rec, _handle(emu, request, body, form, action, rec), error_response)
@@ -131,9 +116,7 @@ async def _handle(
     role = emu.creds.role_by_arn(role_arn)
     now = emu.clock()
     if caller is not None:
-        if role is None or not any(
-            matches(n, role.allowed_principals) for n in caller.principal_names()
-        ):
+        if role is None or not trusts(caller, role.allowed_principals):
             raise ApiError(
                 "AccessDenied",
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",

@@ -1,0 +1,44 @@
+"""The AWS query protocol's answers (STS, IAM): XML results and XML errors.
+
+Requests are forms (``Action=...&Version=...``); answers are
+``<ActionResponse><ActionResult>...</ActionResult><ResponseMetadata/>`` or an
+``<ErrorResponse>`` whose ``<Code>`` botocore and the Go SDK turn into the
+error's code. Each service passes its own XML namespace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from aiohttp import web
+
+from .errors import ApiError
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """The form's parameters, the last value winning for a repeated name."""
+    return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def xml_response(namespace: str, action: str, result: str) -> web.Response:
+    body = (
+        f'<{action}Response xmlns="{namespace}">\n'
+        f"  <{action}Result>{result}</{action}Result>\n"
+        f"  <ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>\n"
+        f"</{action}Response>\n"
+    )
+    return web.Response(body=body.encode(), content_type="text/xml")
+
+
+def xml_error(namespace: str, err: ApiError) -> web.Response:
+    kind = "Receiver" if err.status >= 500 else "Sender"
+    body = (
+        f'<ErrorResponse xmlns="{namespace}">\n'
+        f"  <Error><Type>{kind}</Type><Code>{escape(err.code)}</Code>"
+        f"<Message>{escape(err.message)}</Message></Error>\n"
+        f"  <RequestId>{uuid.uuid4()}</RequestId>\n"
+        "</ErrorResponse>\n"
+    )
+    return web.Response(body=body.encode(), status=err.status, content_type="text/xml")
