@@ -391,7 +391,10 @@ class PcaService:
             ca.cert.not_valid_after_utc if ca.cert is not None and not template.is_root else None
         )
         not_before, not_after = validity_window(
-            validity, datetime.fromtimestamp(now, UTC), ca_not_after
+            validity,
+            datetime.fromtimestamp(now, UTC),
+            ca_not_after,
+            params.get("ValidityNotBefore"),
         )
         cert = self._build(ca, csr, template, not_before, not_after, sign_alg)
         arn = f"{ca.arn}/certificate/{uuid.uuid4().hex}"

@@ -1,8 +1,10 @@
 """The IssueCertificate `Validity` structure -> certificate NotBefore/NotAfter.
 
 Types ABSOLUTE (unix seconds), END_DATE (YYYYMMDDHHMMSS or YYMMDDHHMMSS), DAYS,
-MONTHS, YEARS. NotBefore is backdated 60 minutes, as the service does. A
-NotAfter past the issuing CA's NotAfter, or already past, is a
+MONTHS, YEARS. NotBefore is backdated 60 minutes, as the service does,
+unless the optional ``ValidityNotBefore`` says otherwise: an explicit date
+(ABSOLUTE or END_DATE; relative types are refused), which must come before
+NotAfter. A NotAfter past the issuing CA's NotAfter, or already past, is a
 ``ValidationException``.
 """
 
@@ -63,8 +65,26 @@ def not_after(validity: Any, now: datetime) -> datetime:
     raise ApiError("InvalidArgsException", f"Validity type not valid: {kind!r}")
 
 
+def not_before(validity_not_before: Any, now: datetime) -> datetime:
+    """NotBefore from the optional ``ValidityNotBefore``; absent: now - 60 minutes."""
+    if validity_not_before is None:
+        return (now - BACKDATE).replace(microsecond=0)
+    if isinstance(validity_not_before, dict) and validity_not_before.get("Type") not in (
+        "ABSOLUTE",
+        "END_DATE",
+    ):
+        raise ApiError(
+            "ValidationException",
+            "ValidityNotBefore must be an explicit date and time (Type ABSOLUTE or END_DATE).",
+        )
+    return not_after(validity_not_before, now).replace(microsecond=0)
+
+
 def validity_window(
-    validity: Any, now: datetime, ca_not_after: datetime | None
+    validity: Any,
+    now: datetime,
+    ca_not_after: datetime | None,
+    validity_not_before: Any = None,
 ) -> tuple[datetime, datetime]:
     """(NotBefore, NotAfter) for a certificate issued now under a CA valid until ca_not_after."""
     end = not_after(validity, now).replace(microsecond=0)
@@ -76,5 +96,9 @@ def validity_window(
             f"The certificate validity specified exceeds the certificate authority "
             f"validity (NotAfter {ca_not_after.isoformat()}).",
         )
-    start = (now - BACKDATE).replace(microsecond=0)
+    start = not_before(validity_not_before, now)
+    if start >= end:
+        raise ApiError(
+            "ValidationException", "ValidityNotBefore must be earlier than the Validity end."
+        )
     return start, end

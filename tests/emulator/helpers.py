@@ -26,8 +26,11 @@ def issue(
     signing: str = "SHA256WITHECDSA",
     validity: dict[str, Any] | None = None,
     token: str | None = None,
+    not_before: dict[str, Any] | None = None,
 ) -> str:
     kw: dict[str, Any] = {}
+    if not_before is not None:
+        kw["ValidityNotBefore"] = not_before
     if template:
         kw["TemplateArn"] = TEMPLATE.format(template)
     if token:

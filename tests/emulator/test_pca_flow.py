@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from mypy_boto3_acm_pca import ACMPCAClient
 
-from .helpers import error_code, fetch, issue
+from .helpers import error_code, fetch, issue, issue_and_fetch
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -136,6 +137,30 @@ def test_leaf_chains_to_the_root(pca: ACMPCAClient, hierarchy: dict[str, Any]) -
     chain[1].verify_directly_issued_by(chain[1])
     assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "leaf.test"
     assert leaf.issuer == sub_cert.subject
+
+
+def test_validity_not_before_is_honoured(pca: ACMPCAClient, hierarchy: dict[str, Any]) -> None:
+    """ValidityNotBefore sets NotBefore exactly; without it NotBefore is backdated 60 minutes."""
+    now = int(time.time())
+    leaf = issue_and_fetch(
+        pca,
+        hierarchy["sub"],
+        not_before={"Type": "ABSOLUTE", "Value": now - 900},
+        validity={"Type": "ABSOLUTE", "Value": now + 3600},
+    )
+    assert int(leaf.not_valid_before_utc.timestamp()) == now - 900
+    assert int(leaf.not_valid_after_utc.timestamp()) == now + 3600
+    default = issue_and_fetch(pca, hierarchy["sub"], validity={"Type": "DAYS", "Value": 1})
+    backdate = time.time() - default.not_valid_before_utc.timestamp()
+    assert 3600 <= backdate < 3600 + 60, backdate
+    with pytest.raises(ClientError) as exc:
+        issue(
+            pca,
+            hierarchy["sub"],
+            not_before={"Type": "DAYS", "Value": 1},
+            validity={"Type": "DAYS", "Value": 2},
+        )
+    assert error_code(exc) == "ValidationException"
 
 
 def test_disable_enable_and_revoke(pca: ACMPCAClient, hierarchy: dict[str, Any]) -> None:

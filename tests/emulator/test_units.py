@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -64,6 +64,38 @@ def test_validity(validity: dict[str, object], expected: datetime) -> None:
 def test_validity_errors(validity: dict[str, object], code: str) -> None:
     with pytest.raises(ApiError) as exc:
         validity_window(validity, NOW, datetime(2036, 1, 1, tzinfo=UTC))
+    assert exc.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("not_before", "expected"),
+    [
+        (None, datetime(2026, 1, 31, 11, 0, tzinfo=UTC)),  # PCA's own 60-minute backdating
+        (
+            {"Type": "ABSOLUTE", "Value": int(NOW.timestamp()) - 900},
+            datetime(2026, 1, 31, 11, 45, tzinfo=UTC),
+        ),
+        ({"Type": "ABSOLUTE", "Value": int(NOW.timestamp())}, NOW),
+        ({"Type": "END_DATE", "Value": 20260131100000}, datetime(2026, 1, 31, 10, 0, tzinfo=UTC)),
+    ],
+)
+def test_validity_not_before(not_before: dict[str, object] | None, expected: datetime) -> None:
+    start, end = validity_window({"Type": "DAYS", "Value": 1}, NOW, None, not_before)
+    assert (start, end) == (expected, NOW + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("not_before", "code"),
+    [
+        ({"Type": "DAYS", "Value": 1}, "ValidationException"),  # relative: not a start date
+        ({"Type": "ABSOLUTE", "Value": int(NOW.timestamp()) + 2 * 86400}, "ValidationException"),
+        ({"Type": "ABSOLUTE", "Value": 0}, "InvalidArgsException"),
+        ("soon", "InvalidArgsException"),
+    ],
+)
+def test_validity_not_before_errors(not_before: object, code: str) -> None:
+    with pytest.raises(ApiError) as exc:
+        validity_window({"Type": "DAYS", "Value": 1}, NOW, None, not_before)
     assert exc.value.code == code
 
 
