@@ -147,12 +147,24 @@ def _rel(base: Path, p: str | None) -> str | None:
 
 
 async def from_kubeconfig(path: str, context: str | None = None) -> ClusterAccess:
+    """Read ``path``; any problem with it is one KubeConfigError naming the file."""
     try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as e:
-        raise KubeConfigError(f"{path}: cannot read the kubeconfig: {_one_line(e)}") from e
+        return await _from_kubeconfig(path, context)
+    except KubeConfigError as e:
+        if path in str(e):
+            raise
+        raise KubeConfigError(f"kubeconfig {path}: {e}") from e
+    except FileNotFoundError as e:
+        raise KubeConfigError(f"kubeconfig {path}: no such file") from e
+    except (OSError, ssl.SSLError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
+        detail = f"missing {e}" if isinstance(e, KeyError) else _one_line(e)
+        raise KubeConfigError(f"kubeconfig {path} cannot be used: {detail}") from e
+
+
+async def _from_kubeconfig(path: str, context: str | None) -> ClusterAccess:
+    doc = yaml.safe_load(Path(path).read_text())
     if not isinstance(doc, dict):
-        raise KubeConfigError(f"{path}: not a kubeconfig")
+        raise KubeConfigError(f"kubeconfig {path}: not a kubeconfig")
     base = Path(path).parent
     ctx_name = context or doc.get("current-context")
     ctx = _named(doc, "contexts", ctx_name)["context"]
@@ -216,8 +228,26 @@ async def _via_kubernetes_asyncio(path: str, context: str | None, namespace: str
     )
 
 
+def default_kubeconfig() -> Path:
+    """``~/.kube/config``: controller-runtime's last resort."""
+    return Path.home() / ".kube" / "config"
+
+
 async def load(kubeconfig: str | None) -> ClusterAccess:
-    """The kubeconfig when given (flag or KUBECONFIG), else the in-cluster configuration."""
+    """As controller-runtime: the kubeconfig given (flag or KUBECONFIG), else the in-cluster
+    configuration, else ``~/.kube/config``."""
     if kubeconfig:
+        if os.pathsep in kubeconfig and not Path(kubeconfig).is_file():
+            # KUBECONFIG may list several files: use the first that exists.
+            paths = [p for p in kubeconfig.split(os.pathsep) if p and Path(p).is_file()]
+            kubeconfig = paths[0] if paths else kubeconfig
         return await from_kubeconfig(kubeconfig)
-    return in_cluster()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return in_cluster()
+    fallback = default_kubeconfig()
+    if fallback.is_file():
+        return await from_kubeconfig(str(fallback))
+    raise KubeConfigError(
+        f"no kubeconfig: not in a cluster (KUBERNETES_SERVICE_HOST unset), no --kubeconfig "
+        f"or KUBECONFIG, and no {fallback}"
+    )
