@@ -1,8 +1,9 @@
 """Generate manifests/crds/ (our two CRDs) from one schema, so they cannot drift apart.
 
 Run: ``.venv/bin/python hack/gen_crds.py`` (``--check`` exits 1 when the files differ).
-The schema keeps every field of the Go issuer's v1beta1 CRDs; fields we add are
-optional (sessionTokenSelector).
+The schema keeps every field of the Go issuer's v1.12.0 v1beta1 CRDs (types,
+patterns, defaults, required, map types); fields we add are optional
+(sessionTokenSelector). tests/unit/test_crd_parity.py compares the two.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ OUT = Path(__file__).resolve().parents[1] / "manifests" / "crds"
 
 
 def _selector(what: str) -> dict[str, Any]:
+    """A v1 SecretKeySelector, as upstream embeds it (atomic; only ``key`` is read)."""
     return {
         "description": f"Selects the key of the Secret that holds the {what}.",
         "type": "object",
         "required": ["key"],
         "properties": {
             "key": {"description": "Key in the Secret's data.", "type": "string"},
-            "name": {"description": "Ignored; kept for compatibility.", "type": "string"},
+            "name": {
+                "description": "Ignored; kept for compatibility.",
+                "type": "string",
+                "default": "",
+            },
             "optional": {"description": "Ignored; kept for compatibility.", "type": "boolean"},
         },
+        "x-kubernetes-map-type": "atomic",
     }
 
 
@@ -36,16 +43,25 @@ def _spec() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "arn": {"description": "ARN of the AWS Private CA.", "type": "string"},
+            "notBeforeOffset": {
+                "description": "How far before the issuance time NotBefore of issued "
+                "certificates lies (a Go duration, at most 24h). Defaults to 15m.",
+                "type": "string",
+                "maxLength": 32,
+                "pattern": "^([0-9]{1,5}(s|m|h))+$",
+            },
             "region": {
                 "description": "AWS region; taken from the ARN or AWS_REGION when empty.",
                 "type": "string",
             },
             "role": {
-                "description": "ARN of an IAM role to assume on top of the base credentials.",
+                "description": "ARN of an IAM role to assume on top of the base credentials "
+                "(required with serviceAccountRef).",
                 "type": "string",
             },
             "secretRef": {
-                "description": "Static credentials from a Secret (instead of ambient/IRSA).",
+                "description": "Static credentials from a Secret (instead of ambient/IRSA). "
+                "Only a non-empty name names a Secret.",
                 "type": "object",
                 "properties": {
                     "name": {"description": "Name of the Secret.", "type": "string"},
@@ -61,6 +77,23 @@ def _spec() -> dict[str, Any]:
                     "sessionTokenSelector": _selector(
                         "session token (optional; default AWS_SESSION_TOKEN when present)"
                     ),
+                },
+                "x-kubernetes-map-type": "atomic",
+            },
+            "serviceAccountRef": {
+                "description": "A ServiceAccount whose token (TokenRequest, audience "
+                "sts.amazonaws.com) is exchanged for spec.role with "
+                "AssumeRoleWithWebIdentity. The controller needs RBAC to create tokens "
+                "for it. Cannot be set with secretRef.name.",
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"description": "Name of the ServiceAccount.", "type": "string"},
+                    "namespace": {
+                        "description": "Namespace of the ServiceAccount. Required for an "
+                        "AWSPCAClusterIssuer; an AWSPCAIssuer may only name its own.",
+                        "type": "string",
+                    },
                 },
             },
             "pcaTemplate": {
