@@ -115,8 +115,20 @@ build_upstream() { # the Go issuer's module source: CRDs, chart, e2e suite (no b
   test -f "$out/module/config/crd/bases/awspca.cert-manager.io_awspcaissuers.yaml"
 }
 
+build_upstream_e2e() { # the Go issuer's godog e2e suite as a test binary + its features
+  local v=$1 out=$2 dir
+  dir=$(GOTOOLCHAIN=$UPSTREAM_GOTOOLCHAIN go mod download -json \
+    "github.com/cert-manager/aws-privateca-issuer@v$v" |
+    python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')
+  cp -r "$dir" module && chmod -R u+w module
+  (cd module && GOTOOLCHAIN=$UPSTREAM_GOTOOLCHAIN go test -c -trimpath \
+    -ldflags "-s -w" -o "$out/bin/upstream-e2e.test" ./e2e)
+  cp -r module/e2e/features "$out/features"
+  test -x "$out/bin/upstream-e2e.test"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream)
+[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream upstream-e2e)
 for c in "${want[@]}"; do
   case $c in
     etcd) run_build etcd "$ETCD_VERSION" build_etcd ;;
@@ -126,6 +138,7 @@ for c in "${want[@]}"; do
       run_build cert-manager "$CERT_MANAGER_VERSION-$(sha1sum "$HERE/cmctrl/main.go" | cut -c1-8)" build_cert_manager ;;
     prometheus) run_build prometheus "$PROMETHEUS_VERSION" build_prometheus ;;
     upstream) run_build upstream "$UPSTREAM_VERSION" build_upstream ;;
+    upstream-e2e) run_build upstream-e2e "$UPSTREAM_VERSION" build_upstream_e2e ;;
     *) echo "unknown component '$c'" >&2; exit 2 ;;
   esac
 done

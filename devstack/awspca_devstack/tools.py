@@ -45,6 +45,7 @@ def _component_dir(component: str) -> Path:
             "helm": "HELM_VERSION",
             "prometheus": "PROMETHEUS_VERSION",
             "upstream": "UPSTREAM_VERSION",
+            "upstream-e2e": "UPSTREAM_VERSION",
         }[component]
         key = v[var]
     d = tools_dir() / f"{component}-{key}"
@@ -84,3 +85,9 @@ def our_crds_dir() -> Path:
 def upstream_module_dir() -> Path:
     """The Go aws-privateca-issuer's module source at the pinned version (CRDs, chart, e2e)."""
     return _component_dir("upstream") / "module"
+
+
+def upstream_e2e_suite() -> tuple[Path, Path]:
+    """The Go issuer's godog e2e suite: its test binary and its ``features`` directory."""
+    d = _component_dir("upstream-e2e")
+    return d / "bin" / "upstream-e2e.test", d / "features"
