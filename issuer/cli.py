@@ -17,6 +17,7 @@ import signal
 from collections.abc import Sequence
 
 from issuer import __version__
+from issuer.api.duration import parse_go_duration
 from issuer.config import Config, PCARateLimits
 from issuer.controllers import setup
 from issuer.kube import config as kube_config
@@ -57,28 +58,16 @@ def _positive_int(value: str) -> int:
 
 
 def _duration_seconds(value: str) -> float:
-    """Parse a Go-style duration (``90s``, ``1h30m``, ``500ms``) or plain seconds."""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    """Parse a positive Go-style duration (``90s``, ``1h30m``, ``500ms``) or plain seconds."""
     text = value.strip()
     try:
-        return float(text)
+        total = float(text)
     except ValueError:
-        pass
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if text.startswith("ms", i) else ch
-        if unit not in units or not number:
-            raise argparse.ArgumentTypeError(f"invalid duration {value!r}")
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number or total <= 0:
+        try:
+            total = parse_go_duration(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"invalid duration {value!r}") from e
+    if not total > 0:
         raise argparse.ArgumentTypeError(f"invalid duration {value!r}")
     return total
 
@@ -88,13 +77,15 @@ def _flag(parser: argparse._ActionsContainer, name: str, **kwargs: object) -> No
     parser.add_argument(f"--{name}", f"-{name}", **kwargs)  # type: ignore[arg-type]
 
 
-def _bool_flag(parser: argparse._ActionsContainer, name: str, help_text: str) -> None:
+def _bool_flag(
+    parser: argparse._ActionsContainer, name: str, help_text: str, *, default: bool = False
+) -> None:
     _flag(
         parser,
         name,
         nargs="?",
         const=True,
-        default=False,
+        default=default,
         type=_go_bool,
         metavar="BOOL",
         help=help_text,
@@ -136,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
         up,
         "disable-client-side-rate-limiting",
         "lift the Kubernetes client's QPS/burst limits",
+    )
+    _bool_flag(
+        up,
+        "cluster-issuer-ambient-credentials",
+        "let an AWSPCAClusterIssuer without secretRef.name or serviceAccountRef use the "
+        "controller's own AWS identity (default true)",
+        default=Config.cluster_issuer_ambient_credentials,
+    )
+    _bool_flag(
+        up,
+        "issuer-ambient-credentials",
+        "let an AWSPCAIssuer without secretRef.name or serviceAccountRef use the "
+        "controller's own AWS identity (default false)",
+        default=Config.issuer_ambient_credentials,
     )
     zap = parser.add_argument_group("controller-runtime logging flags (accepted for drop-in)")
     _bool_flag(zap, "zap-devel", "development logging: text format, debug level")
@@ -260,6 +265,8 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         leader_election_namespace=ns.leader_election_namespace,
         disable_approved_check=ns.disable_approved_check,
         disable_client_side_rate_limiting=ns.disable_client_side_rate_limiting,
+        cluster_issuer_ambient_credentials=ns.cluster_issuer_ambient_credentials,
+        issuer_ambient_credentials=ns.issuer_ambient_credentials,
         kube_api_qps=ns.kube_api_qps,
         kube_api_burst=ns.kube_api_burst,
         workers=ns.workers,

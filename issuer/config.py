@@ -32,6 +32,10 @@ class Config:
     leader_election_namespace: str | None = None
     disable_approved_check: bool = False
     disable_client_side_rate_limiting: bool = False
+    # As upstream v1.12: may an issuer with neither secretRef.name nor
+    # serviceAccountRef use the controller's own AWS identity?
+    cluster_issuer_ambient_credentials: bool = True
+    issuer_ambient_credentials: bool = False
     kube_api_qps: float = 100.0
     kube_api_burst: int = 200
     workers: int = 16

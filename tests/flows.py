@@ -57,8 +57,10 @@ def create_issuer(
     secret_ref: dict[str, Any] | None = None,
     role: str | None = None,
     template: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSON:
-    spec: dict[str, Any] = {"arn": arn}
+    """Create an issuer; ``extra`` adds spec fields (serviceAccountRef, notBeforeOffset...)."""
+    spec: dict[str, Any] = {"arn": arn, **(extra or {})}
     if region:
         spec["region"] = region
     if secret_ref:

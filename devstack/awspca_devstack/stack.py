@@ -52,7 +52,12 @@ def emulator_config(*control_planes: ControlPlane) -> EmulatorConfig:
                 name="issuer-irsa",
                 trusted_subjects=[f"system:serviceaccount:{CONTROLLER_NS}:{CONTROLLER_SA}"],
             ),
-            RoleConfig(name="pca-assumed", allowed_principals=["*"]),
+            RoleConfig(
+                name="pca-assumed",
+                allowed_principals=["*"],
+                # the serviceAccountRef sample's ServiceAccount, in any namespace
+                trusted_subjects=["system:serviceaccount:*:pca-issuer-signer"],
+            ),
         ],
     )
 

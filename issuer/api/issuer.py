@@ -14,6 +14,7 @@ from typing import Any
 
 from issuer.api.certificaterequest import CONDITION_READY
 from issuer.api.conditions import find_condition
+from issuer.api.duration import parse_go_duration
 from issuer.errors import PermanentError
 
 ISSUER_KIND = "AWSPCAIssuer"
@@ -22,6 +23,11 @@ CLUSTER_ISSUER_KIND = "AWSPCAClusterIssuer"
 DEFAULT_ACCESS_KEY_ID_KEY = "AWS_ACCESS_KEY_ID"
 DEFAULT_SECRET_ACCESS_KEY_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a key name)
 DEFAULT_SESSION_TOKEN_KEY = "AWS_SESSION_TOKEN"  # noqa: S105 (a key name)
+
+# Upstream sends NotBefore = issuance time - 15m unless spec.notBeforeOffset says
+# otherwise (in place of PCA's own 60-minute backdating); at most 24h.
+DEFAULT_NOT_BEFORE_OFFSET_SECONDS = 15 * 60
+MAX_NOT_BEFORE_OFFSET_SECONDS = 24 * 3600
 
 _CA_ARN = re.compile(
     r"^arn:(?P<partition>[a-z][a-z0-9-]*):acm-pca:(?P<region>[a-z]{2}(?:-[a-z0-9]+)+-\d+)"
@@ -96,17 +102,40 @@ def _selector_key(ref: Mapping[str, Any], field: str, default: str) -> str:
 
 
 def _parse_secret_ref(value: object) -> SecretRefView | None:
+    """The Secret to read, or None. As upstream, only a non-empty ``name`` names one.
+
+    Go clients serialize "no Secret" as ``{"accessKeyIDSelector": {"key": ""},
+    "secretAccessKeySelector": {"key": ""}}``; whatever else it holds, a
+    secretRef without a name means "no Secret".
+    """
     ref = _dict(value)
-    if not any(v for v in ref.values()):
-        return None  # absent or `secretRef: {}`: use the default credential chain
+    name = _str(ref.get("name"))
+    if not name:
+        return None
     return SecretRefView(
-        name=_str(ref.get("name")),
+        name=name,
         namespace=_str(ref.get("namespace")),
         access_key_id_key=_selector_key(ref, "accessKeyIDSelector", DEFAULT_ACCESS_KEY_ID_KEY),
         secret_access_key_key=_selector_key(
             ref, "secretAccessKeySelector", DEFAULT_SECRET_ACCESS_KEY_KEY
         ),
         session_token_key=_selector_key(ref, "sessionTokenSelector", DEFAULT_SESSION_TOKEN_KEY),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceAccountRefView:
+    """``spec.serviceAccountRef``: a ServiceAccount whose token is exchanged for ``spec.role``."""
+
+    name: str
+    namespace: str
+
+
+def _parse_service_account_ref(value: object) -> ServiceAccountRefView | None:
+    if not isinstance(value, Mapping):
+        return None  # absent (or null): no ServiceAccount
+    return ServiceAccountRefView(
+        name=_str(value.get("name")), namespace=_str(value.get("namespace"))
     )
 
 
@@ -124,6 +153,8 @@ class IssuerView:
     secret_ref: SecretRefView | None
     default_template_name: str | None
     conditions: tuple[dict[str, Any], ...]
+    service_account_ref: ServiceAccountRefView | None = None
+    not_before_offset: str | None = None
 
     @property
     def is_cluster(self) -> bool:
@@ -166,12 +197,88 @@ class IssuerView:
             role=_str(spec.get("role")),
             secret_ref=_parse_secret_ref(spec.get("secretRef")),
             default_template_name=template or None,
+            service_account_ref=_parse_service_account_ref(spec.get("serviceAccountRef")),
+            not_before_offset=(
+                spec["notBeforeOffset"] if isinstance(spec.get("notBeforeOffset"), str) else None
+            ),
             conditions=(
                 tuple(dict(c) for c in raw_conds if isinstance(c, Mapping))
                 if isinstance(raw_conds, list)
                 else ()
             ),
         )
+
+
+def not_before_offset_seconds(view: IssuerView) -> float:
+    """How far before issuance NotBefore lies: ``spec.notBeforeOffset``, default 15m.
+
+    Raises PermanentError(reason="InvalidSpec") when it is not a Go duration
+    within 0..24h (the issuer's validation reports the same problem first).
+    """
+    raw = view.not_before_offset
+    if raw is None:
+        return float(DEFAULT_NOT_BEFORE_OFFSET_SECONDS)
+    try:
+        seconds = parse_go_duration(raw)
+    except ValueError as e:
+        raise PermanentError(
+            f"spec.notBeforeOffset {raw!r} is not a duration (e.g. 15m, 1h30m)",
+            reason="InvalidSpec",
+        ) from e
+    if seconds < 0:
+        raise PermanentError(
+            "notBeforeOffset in Issuer Spec must not be negative", reason="InvalidSpec"
+        )
+    if seconds > MAX_NOT_BEFORE_OFFSET_SECONDS:
+        raise PermanentError(
+            "notBeforeOffset in Issuer Spec must not exceed 24h", reason="InvalidSpec"
+        )
+    return seconds
+
+
+def service_account_namespace(view: IssuerView) -> str:
+    """Namespace of the ServiceAccount to mint a token for (the issuer's own, for an AWSPCAIssuer)."""
+    ref = view.service_account_ref
+    if ref is None:
+        raise ValueError("issuer has no serviceAccountRef")
+    return ref.namespace or view.namespace
+
+
+def _service_account_problems(view: IssuerView) -> list[str]:
+    """Upstream's rules for serviceAccountRef (texts as upstream's, prefixed with the field)."""
+    ref = view.service_account_ref
+    if ref is None:
+        return []
+    if not ref.name:
+        return ["spec.serviceAccountRef.name is required"]
+    if not view.role:
+        return ["spec.role must be set when using serviceAccountRef"]
+    if view.secret_ref is not None:
+        return ["set only one of secretRef and serviceAccountRef"]
+    if view.is_cluster and not ref.namespace:
+        return ["spec.serviceAccountRef: namespace is required on an AWSPCAClusterIssuer"]
+    if not view.is_cluster and ref.namespace and ref.namespace != view.namespace:
+        return [
+            f"spec.serviceAccountRef: namespace must match the Issuer's namespace "
+            f"{view.namespace!r}, not {ref.namespace!r}"
+        ]
+    return []
+
+
+def ambient_refusal(
+    view: IssuerView, *, cluster_issuer_ambient: bool, issuer_ambient: bool
+) -> str | None:
+    """The flag that forbids this issuer the controller's own AWS identity, or None.
+
+    As upstream v1.12: only an issuer with neither ``secretRef.name`` nor
+    ``serviceAccountRef`` falls back to ambient credentials, and only when
+    its kind may (``role`` alone does not count as credentials).
+    """
+    if view.secret_ref is not None or view.service_account_ref is not None:
+        return None
+    if view.is_cluster:
+        return None if cluster_issuer_ambient else "--cluster-issuer-ambient-credentials"
+    return None if issuer_ambient else "--issuer-ambient-credentials"
 
 
 def effective_region(view: IssuerView, *, default_region: str | None) -> str | None:
@@ -186,7 +293,7 @@ def effective_region(view: IssuerView, *, default_region: str | None) -> str | N
 
 def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> list[str]:
     """Everything wrong with the issuer's spec, as sentences a human can act on."""
-    problems: list[str] = []
+    problems: list[str] = _service_account_problems(view)
     ca: CAArn | None = None
     if not view.arn:
         problems.append("spec.arn is required: set it to the ARN of your AWS Private CA")
@@ -213,15 +320,21 @@ def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> lis
             "(expected arn:<partition>:iam::<12-digit account>:role/<name>)"
         )
     ref = view.secret_ref
-    if ref is not None:
-        if not ref.name:
-            problems.append("spec.secretRef.name is required when spec.secretRef is given")
-        if not view.is_cluster and ref.namespace and ref.namespace != view.namespace:
-            problems.append(
-                f"spec.secretRef.namespace {ref.namespace!r} is not allowed: an AWSPCAIssuer "
-                f"may only read Secrets in its own namespace {view.namespace!r}; leave "
-                "secretRef.namespace empty or use an AWSPCAClusterIssuer"
-            )
+    if (
+        ref is not None
+        and not view.is_cluster
+        and ref.namespace
+        and ref.namespace != view.namespace
+    ):
+        problems.append(
+            f"spec.secretRef.namespace {ref.namespace!r} is not allowed: an AWSPCAIssuer "
+            f"may only read Secrets in its own namespace {view.namespace!r}; leave "
+            "secretRef.namespace empty or use an AWSPCAClusterIssuer"
+        )
+    try:
+        not_before_offset_seconds(view)
+    except PermanentError as err:
+        problems.append(err.message)
     template = view.default_template_name
     if template and not (_TEMPLATE_NAME.match(template) or _TEMPLATE_ARN.match(template)):
         problems.append(

@@ -11,6 +11,7 @@ with backoff.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -23,7 +24,9 @@ from issuer.api.conditions import conditions_equal_ignoring_time, set_condition
 from issuer.api.issuer import (
     CLUSTER_ISSUER_KIND,
     IssuerView,
+    ambient_refusal,
     effective_region,
+    service_account_namespace,
     validate_issuer_spec,
 )
 from issuer.config import Config
@@ -32,14 +35,22 @@ from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issue
 from issuer.errors import IssuerControllerError, IssuerError
 from issuer.kube.client import ApiError, KubeClient
 from issuer.kube.events import EventRecorder
+from issuer.kube.tokens import blocking_token_source
 from issuer.observability import metrics
 from issuer.runtime.controller import DONE, Result
-from issuer.signer.credentials import CredentialSpec, StaticKeys
+from issuer.signer.credentials import CredentialSpec, StaticKeys, WebIdentity
 from issuer.signer.pca import CAInfo, PCAClients
 
 log = logging.getLogger(__name__)
 
 PLURALS = {"AWSPCAIssuer": "awspcaissuers", CLUSTER_ISSUER_KIND: "awspcaclusterissuers"}
+
+# Upstream v1.12's text, then what to do about it.
+AMBIENT_DISALLOWED = (
+    "empty credentials; perhaps you meant to enable ambient credentials? (give the issuer "
+    "a secretRef.name or a serviceAccountRef, or start the controller with {flag})"
+)
+REASON_AMBIENT_DISALLOWED = "AmbientCredentialsDisabled"
 
 
 def issuer_path(kind: str, namespace: str, name: str) -> str:
@@ -116,6 +127,24 @@ class IssuerReconciler:
         assert secret_key is not None
         return StaticKeys(key_id, secret_key, _b64(data, ref.session_token_key))
 
+    async def _credential_spec(self, view: IssuerView, region: str) -> CredentialSpec:
+        """Secret keys, a ServiceAccount's token, or (when this kind may) ambient credentials."""
+        sa = view.service_account_ref
+        if sa is not None:
+            ns = service_account_namespace(view)
+            source = blocking_token_source(self.kube, ns, sa.name, asyncio.get_running_loop())
+            return CredentialSpec(None, view.role, region, WebIdentity(f"{ns}/{sa.name}", source))
+        refusal = ambient_refusal(
+            view,
+            cluster_issuer_ambient=self.config.cluster_issuer_ambient_credentials,
+            issuer_ambient=self.config.issuer_ambient_credentials,
+        )
+        if refusal is not None:
+            raise IssuerError(
+                AMBIENT_DISALLOWED.format(flag=refusal), reason=REASON_AMBIENT_DISALLOWED
+            )
+        return CredentialSpec(await self._static_keys(view), view.role or None, region)
+
     async def reconcile(self, key: str) -> Result:
         kind, namespace, name = split_issuer_key(key)
         path = issuer_path(kind, namespace, name)
@@ -137,7 +166,7 @@ class IssuerReconciler:
         pca = None
         if not problems and region:
             try:
-                spec = CredentialSpec(await self._static_keys(view), view.role or None, region)
+                spec = await self._credential_spec(view, region)
                 pca = await self.clients.for_issuer(key, spec)
                 ca = await pca.describe_ca(view.arn)
                 if ca.not_after is not None:
@@ -156,8 +185,8 @@ class IssuerReconciler:
         self.registry.set_not_ready(key, reason, message)
         if error is not None and not isinstance(error, IssuerError):
             self.clients.forget(key)
-        if problems:
-            return DONE  # only a spec change can fix it; that change re-queues us
+        if problems or (error is not None and error.reason == REASON_AMBIENT_DISALLOWED):
+            return DONE  # only a spec (or flag) change can fix it; that change re-queues us
         return Result(backoff=True)
 
     async def _write_ready(

@@ -34,6 +34,7 @@ from issuer.api.conditions import (
     format_time,
     set_condition,
 )
+from issuer.api.issuer import not_before_offset_seconds
 from issuer.config import Config
 from issuer.controllers.registry import IssuerRegistry, issuer_key
 from issuer.controllers.request_decision import Gate, decide_after_error, decide_gates
@@ -46,7 +47,7 @@ from issuer.signer.chain import split_chain
 from issuer.signer.csr import check_csr
 from issuer.signer.templates import select_template
 from issuer.signer.token import idempotency_token
-from issuer.signer.validity import validity_for
+from issuer.signer.validity import not_before_for, validity_for
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,15 @@ class RequestReconciler:
                 usages=cr.usages,
                 ca_arn=ca_arn,
             )
+            now = datetime.now(UTC)
             cert_arn = await issuer.client.issue_certificate(
                 ca_arn=ca_arn,
                 csr_pem=cr.csr_pem,
                 signing_algorithm=issuer.ca.signing_algorithm,
                 template_arn=template,
-                validity=validity_for(cr.duration_seconds, now=datetime.now(UTC)),
+                validity=validity_for(cr.duration_seconds, now=now),
                 idempotency_token=idempotency_token(cr.uid, cr.csr_pem),
+                validity_not_before=not_before_for(not_before_offset_seconds(issuer.view), now=now),
             )
             metrics.certificate_requested(cert_arn)
             log.info(

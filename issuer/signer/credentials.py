@@ -1,4 +1,5 @@
-"""AWS credentials for one issuer: ambient (IRSA / default chain), a Secret, and a role on top.
+"""AWS credentials for one issuer: ambient (IRSA / default chain), a Secret, a role on top,
+or a ServiceAccount's token exchanged for a role (``spec.serviceAccountRef``).
 
 All clients share one botocore session (one model loader): each issuer only
 adds a credential provider, so an additional issuer costs kilobytes, not the
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.credentials
@@ -50,16 +52,42 @@ class StaticKeys:
         return h.hexdigest()[:16]
 
 
+# As upstream: the session name of roles assumed with a ServiceAccount's token.
+WEB_IDENTITY_SESSION_NAME = "aws-privateca-issuer"
+
+
+@dataclass(frozen=True)
+class WebIdentity:
+    """A ServiceAccount's token source; ``subject`` (namespace/name) identifies it.
+
+    ``token`` is called (in an AWS worker thread) each time STS credentials are
+    fetched or refreshed and returns a fresh token; it raises an
+    IssuerControllerError when none can be had. The signer never talks to
+    Kubernetes itself: the caller passes this in.
+    """
+
+    subject: str
+    token: Callable[[], str] = field(compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class CredentialSpec:
-    """What an issuer asks for: Secret keys or ambient, plus an optional role to assume."""
+    """What an issuer asks for: Secret keys, a ServiceAccount's token or ambient, plus a role.
+
+    With ``web_identity`` the role is assumed with AssumeRoleWithWebIdentity
+    (no base credentials); otherwise with AssumeRole on top of the base.
+    """
 
     static: StaticKeys | None
     role_arn: str | None
     region: str
+    web_identity: WebIdentity | None = None
 
     def fingerprint(self) -> str:
-        base = self.static.fingerprint() if self.static else "ambient"
+        if self.web_identity is not None:
+            base = f"serviceaccount:{self.web_identity.subject}"
+        else:
+            base = self.static.fingerprint() if self.static else "ambient"
         return f"{base}|{self.role_arn or ''}|{self.region}"
 
 
@@ -80,10 +108,24 @@ def _base_credentials(spec: CredentialSpec) -> botocore.credentials.Credentials:
 
 def resolve(spec: CredentialSpec) -> botocore.credentials.Credentials:
     """Credentials for ``spec``; with a role, refreshable credentials of that role."""
+    session = shared_session()
+    if spec.web_identity is not None:
+        if not spec.role_arn:
+            raise IssuerError(
+                "spec.role must be set when using serviceAccountRef", reason="CredentialsError"
+            )
+        web = botocore.credentials.AssumeRoleWithWebIdentityCredentialFetcher(
+            client_creator=_client_creator(session, spec.region),
+            web_identity_token_loader=spec.web_identity.token,
+            role_arn=spec.role_arn,
+            extra_args={"RoleSessionName": WEB_IDENTITY_SESSION_NAME},
+        )
+        return botocore.credentials.DeferredRefreshableCredentials(
+            method="assume-role-with-web-identity", refresh_using=web.fetch_credentials
+        )
     base = _base_credentials(spec)
     if not spec.role_arn:
         return base
-    session = shared_session()
     fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
         client_creator=_client_creator(session, spec.region),
         source_credentials=base,

@@ -92,7 +92,9 @@ class PCAClient:
         template_arn: str,
         validity: dict[str, Any],
         idempotency_token: str,
+        validity_not_before: dict[str, Any] | None = None,
     ) -> str:
+        extra = {} if validity_not_before is None else {"ValidityNotBefore": validity_not_before}
         resp = await self._call(
             "IssueCertificate",
             ca_arn,
@@ -103,6 +105,7 @@ class PCAClient:
                 TemplateArn=template_arn,
                 Validity=validity,
                 IdempotencyToken=idempotency_token,
+                **extra,
             ),
         )
         return str(resp["CertificateArn"])

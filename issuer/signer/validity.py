@@ -5,6 +5,10 @@ is *now + duration* in Unix seconds. For whole-day durations this is exactly
 what the Go issuer sends, and short durations stay exact (``1h`` gives a
 one-hour certificate; PCA's ``DAYS`` type would round it up to a day).
 Without ``spec.duration`` the default is 30 days.
+
+``ValidityNotBefore`` is sent as upstream v1.12 sends it: ABSOLUTE, issuance
+time minus the issuer's ``notBeforeOffset`` (default 15m), in place of PCA's
+own 60-minute backdating, which makes short-lived certificates renew early.
 """
 
 from __future__ import annotations
@@ -33,3 +37,15 @@ def validity_for(duration_seconds: float | None, *, now: datetime) -> dict[str, 
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return {"Type": "ABSOLUTE", "Value": math.floor(now.timestamp()) + math.ceil(seconds)}
+
+
+def not_before_for(offset_seconds: float, *, now: datetime) -> dict[str, Any]:
+    """``{"Type": "ABSOLUTE", "Value": <unix seconds of now - offset>}`` (ValidityNotBefore)."""
+    if not math.isfinite(offset_seconds) or offset_seconds < 0:
+        raise PermanentError(
+            f"notBeforeOffset must not be negative, got {offset_seconds} seconds",
+            reason="InvalidDuration",
+        )
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return {"Type": "ABSOLUTE", "Value": math.floor(now.timestamp() - offset_seconds)}

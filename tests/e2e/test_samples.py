@@ -2,7 +2,8 @@
 
 The placeholders (CA ARN, role ARN, access keys) are replaced by the
 emulator's; the issuers must turn Ready (ambient IRSA credentials of the
-shared controller, a Secret's access keys, a role assumed with them) and the
+shared controller for cluster issuers, a Secret's access keys, a role assumed
+with them, a ServiceAccount's token exchanged for a role) and the
 Certificates must end up as Secrets that chain to the root.
 """
 
@@ -28,7 +29,7 @@ CLUSTER_ISSUERS = {
     "awspcaclusterissuer-assume-role.yaml": "pca-cluster-assume-role",
 }
 ISSUERS = {
-    "awspcaissuer-irsa.yaml": "pca-irsa",
+    "awspcaissuer-serviceaccount.yaml": "pca-serviceaccount",
     "awspcaissuer-secret.yaml": "pca-secret",
     "awspcaissuer-assume-role.yaml": "pca-assume-role",
 }
@@ -62,6 +63,9 @@ def test_samples_apply_and_work(
     # The assume-role samples really assumed the role with the Secret's keys.
     assumed = [c for c in admin.calls("AssumeRole") if c["result"] == "OK"]
     assert len(assumed) >= 2
+    # The serviceAccountRef sample exchanged a token of its own ServiceAccount.
+    exchanged = [c for c in admin.calls("AssumeRoleWithWebIdentity") if c["result"] == "OK"]
+    assert any("/aws-privateca-issuer" in (c.get("caller_arn") or "") for c in exchanged), exchanged
 
     for sample in CERTIFICATES:
         apply_sample(control_plane, sample, namespace, ca_arn=arn)

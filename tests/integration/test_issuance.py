@@ -14,6 +14,7 @@ from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.stack import ASSUMED_ROLE, CUSTOM_KEY_ID, CUSTOM_SECRET, DEFAULT_KEYS
+from awspca_emulator import AdminClient
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -29,13 +30,33 @@ def issuer_for(
     cred: str,
     *,
     template: str | None = None,
+    admin: AdminClient | None = None,
+    not_before_offset: str | None = None,
 ) -> str:
-    """Create an issuer of ``kind`` using credential mode ``cred``; return its name."""
+    """Create an issuer of ``kind`` using credential mode ``cred``; return its name.
+
+    ``serviceaccount`` needs ``admin``: it adds a role trusting a new
+    ServiceAccount of ``namespace``, whose TokenRequest token the controller
+    exchanges for that role through the emulator's STS.
+    """
     name = f"pca-{namespace}" if kind == "AWSPCAClusterIssuer" else "pca"
     secret_ns = "cert-manager" if kind == "AWSPCAClusterIssuer" else namespace
     cp.ensure_namespace(secret_ns)
     secret_ref: dict[str, Any] | None = None
     role = None
+    extra: dict[str, Any] = {}
+    if not_before_offset is not None:
+        extra["notBeforeOffset"] = not_before_offset
+    if cred == "serviceaccount":
+        assert admin is not None
+        cp.create_service_account(namespace, "pca-signer")
+        role = admin.add_role(
+            f"sa-{namespace}", trusted_subjects=[f"system:serviceaccount:{namespace}:pca-signer"]
+        )
+        sa_ref = {"name": "pca-signer"}
+        if kind == "AWSPCAClusterIssuer":
+            sa_ref["namespace"] = namespace
+        extra["serviceAccountRef"] = sa_ref
     if cred in ("secret", "role"):
         flows.create_secret(kube, secret_ns, f"aws-{namespace}", DEFAULT_KEYS)
         secret_ref = {"name": f"aws-{namespace}"}
@@ -60,25 +81,38 @@ def issuer_for(
         secret_ref=secret_ref,
         role=role,
         template=template,
+        extra=extra,
     )
     flows.wait_issuer_ready(kube, kind, name, namespace)
     return name
 
 
-@pytest.mark.parametrize("cred", ["irsa", "secret", "custom-keys", "role"])
-@pytest.mark.parametrize("kind", ["AWSPCAIssuer", "AWSPCAClusterIssuer"])
+# Ambient (IRSA) credentials serve cluster issuers only by default, as upstream
+# v1.12 (--issuer-ambient-credentials=false): see test_ambient_credentials.py.
+CREDENTIAL_MODES = [
+    (kind, cred)
+    for kind in ("AWSPCAIssuer", "AWSPCAClusterIssuer")
+    for cred in ("irsa", "secret", "custom-keys", "role", "serviceaccount")
+    if (kind, cred) != ("AWSPCAIssuer", "irsa")
+]
+
+
+@pytest.mark.parametrize(("kind", "cred"), CREDENTIAL_MODES)
 @pytest.mark.parametrize("ca", ["rsa", "ec"])
 def test_requests_are_signed(
     control_plane: ControlPlane,
     kube: KubeClient,
     controller: IssuerProcess,
+    admin: AdminClient,
     cas: dict[str, dict[str, str]],
     namespace: str,
     ca: str,
     kind: str,
     cred: str,
 ) -> None:
-    name = issuer_for(control_plane, kube, kind, namespace, cas[ca]["subordinate_arn"], cred)
+    name = issuer_for(
+        control_plane, kube, kind, namespace, cas[ca]["subordinate_arn"], cred, admin=admin
+    )
     cases: dict[str, dict[str, Any]] = {
         "rsa2048": {"key": new_key("rsa2048"), "usages": ["digital signature", "key encipherment"]},
         "ecdsa-p256": {"key": new_key("ec256"), "usages": ["server auth", "client auth"]},
@@ -109,8 +143,8 @@ def test_requests_are_signed(
         if req == "ca":
             assert bc.path_length == 0
         lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
-        if req == "short":  # 1h asked + NotBefore backdated 60 min
-            assert 7100 < lifetime.total_seconds() < 7300, lifetime
+        if req == "short":  # 1h asked + NotBefore 15 min before issuance (notBeforeOffset)
+            assert 4400 < lifetime.total_seconds() < 4600, lifetime
         elif req != "ca":
             assert 29.9 < lifetime.total_seconds() / 86400 < 30.2, lifetime
         if req == "ecdsa-p256":

@@ -15,6 +15,9 @@ GO_FLAGS = [
     "--leader-elect",
     "--disable-approved-check",
     "--disable-client-side-rate-limiting",
+    "--cluster-issuer-ambient-credentials",
+    "--issuer-ambient-credentials",
+    "--kubeconfig",
 ]
 
 
@@ -33,6 +36,8 @@ def test_defaults_match_the_go_issuer() -> None:
     assert not c.leader_elect
     assert not c.disable_approved_check
     assert not c.disable_client_side_rate_limiting
+    assert c.cluster_issuer_ambient_credentials is True  # v1.12 defaults
+    assert c.issuer_ambient_credentials is False
     assert c.max_retry_duration_seconds == 3600
     assert (c.pca_rate_limits.issue_certificate, c.pca_rate_limits.get_certificate) == (25, 75)
 
@@ -51,6 +56,27 @@ def test_defaults_match_the_go_issuer() -> None:
 )
 def test_go_style_booleans(argv: list[str], expected: bool) -> None:
     assert parse_config(argv).leader_elect is expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "cluster", "namespaced"),
+    [
+        ([], True, False),
+        (["--cluster-issuer-ambient-credentials=false"], False, False),
+        (["-issuer-ambient-credentials"], True, True),
+        (
+            ["--issuer-ambient-credentials=true", "--cluster-issuer-ambient-credentials=0"],
+            False,
+            True,
+        ),
+    ],
+)
+def test_ambient_credential_flags(argv: list[str], cluster: bool, namespaced: bool) -> None:
+    c = parse_config(argv)
+    assert (c.cluster_issuer_ambient_credentials, c.issuer_ambient_credentials) == (
+        cluster,
+        namespaced,
+    )
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,11 @@ def test_issuer_view_full() -> None:
             {"name": "creds", "accessKeyIDSelector": {"key": ""}},
             SecretRefView("creds", ""),
         ),
-        ({"namespace": "other"}, SecretRefView("", "other")),
+        # No name means no Secret, whatever else it holds (upstream reads a Secret
+        # only when secretRef.name is set); Go clients send empty selectors.
+        ({"namespace": "other"}, None),
+        ({"accessKeyIDSelector": {"key": ""}, "secretAccessKeySelector": {"key": ""}}, None),
+        ({"accessKeyIDSelector": {"key": "id"}, "namespace": "x"}, None),
     ],
 )
 def test_secret_ref_defaults(
@@ -201,9 +205,12 @@ def test_is_ready(conditions: list[dict[str, Any]], generation: int, ready: bool
         ),
         (
             "AWSPCAIssuer",
-            {"arn": ARN, "secretRef": {"accessKeyIDSelector": {"key": "id"}}},
+            {
+                "arn": ARN,
+                "secretRef": {"accessKeyIDSelector": {"key": ""}, "secretAccessKeySelector": {}},
+            },
             None,
-            ["spec.secretRef.name is required"],
+            [],
         ),
         ("AWSPCAIssuer", {"arn": ARN, "pcaTemplate": {"defaultTemplateName": "X/V2"}}, None, []),
         ("AWSPCAIssuer", {"arn": ARN, "pcaTemplate": {"defaultTemplateName": "Blank"}}, None, []),

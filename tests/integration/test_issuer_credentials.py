@@ -1,0 +1,235 @@
+"""Upstream v1.12's credential rules, on the real API server with the controller as a process.
+
+- A Go client's empty secretRef (``{"accessKeyIDSelector": {"key": ""}, ...}``)
+  means "no Secret".
+- ``serviceAccountRef``: the controller mints a TokenRequest token for that
+  ServiceAccount and exchanges it for ``spec.role``; the emulator's STS
+  verifies the token against the API server's JWKS.
+- Ambient credentials: cluster issuers by default, namespaced issuers only
+  with ``--issuer-ambient-credentials``; otherwise upstream's "empty
+  credentials" error.
+- ``notBeforeOffset`` reaches the certificate's NotBefore.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.kubeclient import condition
+from awspca_devstack.stack import instead_of
+from awspca_emulator import AdminClient
+
+from tests import flows
+
+ISSUER, CLUSTER = "AWSPCAIssuer", "AWSPCAClusterIssuer"
+# What upstream's typed Go client sends for an issuer without a Secret.
+GO_EMPTY_SECRET_REF = {"accessKeyIDSelector": {"key": ""}, "secretAccessKeySelector": {"key": ""}}
+AMBIENT_TEXT = "empty credentials; perhaps you meant to enable ambient credentials?"
+
+
+def _wait_checked(
+    kube: KubeClient, kind: str, name: str, namespace: str | None = None
+) -> dict[str, Any]:
+    """The issuer's Ready condition once the controller has decided (not NotChecked)."""
+    obj = kube.wait_for(
+        flows.issuer_path(kind, namespace, name),
+        lambda o: (condition(o, "Ready") or {}).get("reason") not in (None, "NotChecked"),
+        timeout=60,
+        what=f"{kind} {name} checked",
+    )
+    ready = condition(obj, "Ready") or {}
+    assert ready.get("observedGeneration") == obj["metadata"]["generation"], ready
+    return ready
+
+
+def _sign_one(
+    kube: KubeClient, namespace: str, kind: str, issuer: str, name: str = "one"
+) -> dict[str, Any]:
+    key = new_key("ec256")
+    csr, _ = make_csr(f"{name}.test", key=key, dns=(f"{name}.{namespace}.test",))
+    flows.create_request(
+        kube, namespace, name, csr, issuer_kind=kind, issuer_name=issuer, duration="1h"
+    )
+    obj = flows.wait_request(kube, namespace, name)
+    flows.verify_chain(obj, key)
+    return obj
+
+
+def test_go_clients_empty_secret_ref_means_no_secret(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+) -> None:
+    name = f"go-{namespace}"
+    flows.create_issuer(
+        kube, CLUSTER, name, arn=cas["ec"]["subordinate_arn"], secret_ref=GO_EMPTY_SECRET_REF
+    )
+    stored = kube.get(flows.issuer_path(CLUSTER, None, name))
+    # The API server keeps the empty selectors (and defaults their name), as for Go clients.
+    assert stored["spec"]["secretRef"]["accessKeyIDSelector"]["key"] == ""
+    ready = _wait_checked(kube, CLUSTER, name)
+    assert (ready["status"], ready["reason"]) == ("True", "Verified"), ready
+    _sign_one(kube, namespace, CLUSTER, name)
+
+
+def test_namespaced_issuer_without_credentials_does_not_use_the_controllers(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+) -> None:
+    arn = cas["ec"]["subordinate_arn"]
+    flows.create_issuer(kube, ISSUER, "bare", arn=arn, namespace=namespace)
+    flows.create_issuer(
+        kube, ISSUER, "go", arn=arn, namespace=namespace, secret_ref=GO_EMPTY_SECRET_REF
+    )
+    for name in ("bare", "go"):
+        ready = _wait_checked(kube, ISSUER, name, namespace)
+        assert (ready["status"], ready["reason"]) == ("False", "AmbientCredentialsDisabled")
+        assert AMBIENT_TEXT in ready["message"], ready
+        assert "--issuer-ambient-credentials" in ready["message"], ready
+    key = new_key("ec256")
+    csr, _ = make_csr("waits.test", key=key)
+    flows.create_request(kube, namespace, "waits", csr, issuer_kind=ISSUER, issuer_name="bare")
+    flows.wait_request(kube, namespace, "waits", reason="Pending")
+
+
+def test_ambient_credential_flags_switch_per_kind(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    controller: IssuerProcess,
+    emulator: Any,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+    workdir: Path,
+) -> None:
+    """--issuer-ambient-credentials lets namespaced issuers use IRSA;
+    --cluster-issuer-ambient-credentials=false stops cluster issuers from doing so."""
+    arn = cas["rsa"]["subordinate_arn"]
+    cluster_name = f"ambient-{namespace}"
+    with instead_of(
+        controller,
+        control_plane,
+        emulator,
+        workdir,
+        "ambient-flags",
+        "--issuer-ambient-credentials",
+        "--cluster-issuer-ambient-credentials=false",
+    ):
+        flows.create_issuer(kube, ISSUER, "ambient", arn=arn, namespace=namespace)
+        flows.create_issuer(kube, CLUSTER, cluster_name, arn=arn)
+        ready = _wait_checked(kube, ISSUER, "ambient", namespace)
+        assert (ready["status"], ready["reason"]) == ("True", "Verified"), ready
+        _sign_one(kube, namespace, ISSUER, "ambient")
+        refused = _wait_checked(kube, CLUSTER, cluster_name)
+        assert refused["reason"] == "AmbientCredentialsDisabled", refused
+        assert AMBIENT_TEXT in refused["message"]
+        assert "--cluster-issuer-ambient-credentials" in refused["message"]
+
+
+def test_service_account_ref_and_not_before_offset_end_to_end(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    controller: IssuerProcess,
+    admin: AdminClient,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+) -> None:
+    """A token of the named ServiceAccount, verified by the emulator's STS against the
+    API server's JWKS, buys the role that issues; NotBefore is issuance - notBeforeOffset."""
+    arn = cas["ec"]["subordinate_arn"]
+    control_plane.create_service_account(namespace, "signer")
+    role = admin.add_role(
+        f"signer-{namespace}", trusted_subjects=[f"system:serviceaccount:{namespace}:signer"]
+    )
+    for kind, name, sa_ref, offset in (
+        (ISSUER, "sa", {"name": "signer"}, "5m"),
+        (CLUSTER, f"sa-{namespace}", {"name": "signer", "namespace": namespace}, "0s"),
+    ):
+        flows.create_issuer(
+            kube,
+            kind,
+            name,
+            arn=arn,
+            namespace=namespace,
+            role=role,
+            extra={"serviceAccountRef": sa_ref, "notBeforeOffset": offset},
+        )
+        ready = _wait_checked(kube, kind, name, namespace)
+        assert (ready["status"], ready["reason"]) == ("True", "Verified"), ready
+        before = time.time()
+        obj = _sign_one(kube, namespace, kind, name, name="ns" if kind == ISSUER else "cl")
+        leaf = flows.issued_chain(obj)[0][0]
+        backdate = before - leaf.not_valid_before_utc.timestamp()
+        want = 300 if offset == "5m" else 0
+        assert want - 1 <= backdate <= want + 30, (kind, backdate)
+    session = f"arn:aws:sts::123456789012:assumed-role/signer-{namespace}/aws-privateca-issuer"
+    issued_by = {c["caller_arn"] for c in admin.calls("IssueCertificate") if c["ca_arn"] == arn}
+    assert session in issued_by, issued_by
+    exchanges = [
+        c
+        for c in admin.calls("AssumeRoleWithWebIdentity")
+        if c.get("caller_arn") == session or role in str(c)
+    ]
+    assert exchanges, "the emulator's STS saw no AssumeRoleWithWebIdentity for the role"
+
+
+@pytest.mark.parametrize(
+    ("kind", "sa_ref", "role", "fragment"),
+    [
+        (ISSUER, {"name": "signer", "namespace": "elsewhere"}, True, "must match the Issuer's"),
+        (CLUSTER, {"name": "signer"}, True, "namespace is required on an AWSPCAClusterIssuer"),
+        (ISSUER, {"name": "signer"}, False, "role must be set when using serviceAccountRef"),
+        (ISSUER, {"name": ""}, True, "serviceAccountRef.name is required"),
+    ],
+)
+def test_service_account_ref_is_validated_as_upstream(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+    kind: str,
+    sa_ref: dict[str, str],
+    role: bool,
+    fragment: str,
+) -> None:
+    name = "bad" if kind == ISSUER else f"bad-{namespace}"
+    flows.create_issuer(
+        kube,
+        kind,
+        name,
+        arn=cas["ec"]["subordinate_arn"],
+        namespace=namespace,
+        role="arn:aws:iam::123456789012:role/whatever" if role else None,
+        extra={"serviceAccountRef": sa_ref},
+    )
+    ready = _wait_checked(kube, kind, name, namespace)
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec"), ready
+    assert fragment in ready["message"], ready
+
+
+def test_service_account_that_does_not_exist_is_a_credentials_error(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+) -> None:
+    flows.create_issuer(
+        kube,
+        ISSUER,
+        "ghost",
+        arn=cas["ec"]["subordinate_arn"],
+        namespace=namespace,
+        role="arn:aws:iam::123456789012:role/whatever",
+        extra={"serviceAccountRef": {"name": "ghost"}},
+    )
+    ready = _wait_checked(kube, ISSUER, "ghost", namespace)
+    assert (ready["status"], ready["reason"]) == ("False", "CredentialsError"), ready
+    assert f"failed to request token for ServiceAccount {namespace}/ghost" in ready["message"]
