@@ -43,6 +43,14 @@ def _credentials_hint(view: IssuerView) -> str:
             f"check the Secret {namespace}/{ref.name} (keys {ref.access_key_id_key}, "
             f"{ref.secret_access_key_key})"
         )
+    sa = view.service_account_ref
+    if sa is not None:
+        namespace = sa.namespace or view.namespace
+        return (
+            f"check that ServiceAccount {namespace}/{sa.name} exists, that the controller may "
+            f"create its tokens (serviceaccounts/token), and that {view.role} trusts "
+            f"system:serviceaccount:{namespace}:{sa.name}"
+        )
     if view.role:
         return f"check that the controller may assume {view.role}"
     return "check the controller's ServiceAccount role (IRSA) or its AWS environment"

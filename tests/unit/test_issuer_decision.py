@@ -28,6 +28,9 @@ def _view(spec: dict[str, Any], kind: str = "AWSPCAIssuer") -> IssuerView:
 WITH_SECRET = _view({"arn": ARN, "secretRef": {"name": "creds"}})
 WITH_ROLE = _view({"arn": ARN, "role": "arn:aws:iam::111122223333:role/r"})
 PLAIN = _view({"arn": ARN})
+WITH_SA = _view(
+    {"arn": ARN, "role": "arn:aws:iam::111122223333:role/r", "serviceAccountRef": {"name": "sa"}}
+)
 
 CASES: list[
     tuple[str, IssuerView, list[str], str | None, IssuerControllerError | None, str, str, list[str]]
@@ -77,6 +80,16 @@ CASES: list[
         "False",
         "CredentialsError",
         ["assume arn:aws:iam::111122223333:role/r"],
+    ),
+    (
+        "service account token refused",
+        WITH_SA,
+        [],
+        None,
+        IssuerError("failed to request token", reason="CredentialsError"),
+        "False",
+        "CredentialsError",
+        ["team-a/sa", "serviceaccounts/token", "system:serviceaccount:team-a:sa"],
     ),
     (
         "bad irsa",
