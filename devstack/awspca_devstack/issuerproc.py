@@ -28,13 +28,16 @@ class IssuerProcess:
         args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         kubeconfig: Path | None = None,
+        kubeconfig_flag: bool = True,
     ) -> None:
+        """``kubeconfig_flag=False`` leaves ``--kubeconfig`` out: the process finds its own."""
         self.cp = cp
         self.name = name
         self.metrics_port = free_port()
         self.probe_port = free_port()
         self.args = args
         self.kubeconfig = kubeconfig or cp.kubeconfig
+        self.kubeconfig_flag = kubeconfig_flag
         base = {
             k: v
             for k, v in os.environ.items()
@@ -72,8 +75,7 @@ class IssuerProcess:
             sys.executable,
             "-m",
             "issuer",
-            "--kubeconfig",
-            str(self.kubeconfig),
+            *(("--kubeconfig", str(self.kubeconfig)) if self.kubeconfig_flag else ()),
             "--metrics-bind-address",
             f"127.0.0.1:{self.metrics_port}",
             "--health-probe-bind-address",
