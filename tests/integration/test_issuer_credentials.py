@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,9 @@ from awspca_devstack.kubeclient import condition
 from awspca_devstack.stack import instead_of
 from awspca_emulator import AdminClient
 
+from issuer.kube import config as kube_config
+from issuer.kube.client import KubeClient as AsyncKubeClient
+from issuer.kube.tokens import blocking_token_source
 from tests import flows
 
 ISSUER, CLUSTER = "AWSPCAIssuer", "AWSPCAClusterIssuer"
@@ -233,3 +239,37 @@ def test_service_account_that_does_not_exist_is_a_credentials_error(
     ready = _wait_checked(kube, ISSUER, "ghost", namespace)
     assert (ready["status"], ready["reason"]) == ("False", "CredentialsError"), ready
     assert f"failed to request token for ServiceAccount {namespace}/ghost" in ready["message"]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
+
+
+def test_every_exchange_gets_a_fresh_token_as_upstream_asks_for_it(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """The token source the AWS SDK calls from its threads: one TokenRequest per call,
+    audience sts.amazonaws.com, 600 seconds, for the named ServiceAccount."""
+    control_plane.create_service_account(namespace, "signer")
+
+    async def two_tokens() -> list[str]:
+        client = AsyncKubeClient(await kube_config.load(str(control_plane.kubeconfig)))
+        try:
+            source = blocking_token_source(client, namespace, "signer", asyncio.get_running_loop())
+            with pytest.raises(RuntimeError, match="own event loop"):
+                source()  # called on the loop it needs, it would deadlock
+            loop = asyncio.get_running_loop()
+            return [await loop.run_in_executor(None, source) for _ in range(2)]
+        finally:
+            await client.close()
+
+    tokens = asyncio.run(two_tokens())
+    assert tokens[0] != tokens[1]
+    for claims in map(_claims, tokens):
+        assert claims["aud"] == ["sts.amazonaws.com"]
+        assert claims["exp"] - claims["iat"] == 600
+        assert claims["sub"] == f"system:serviceaccount:{namespace}:signer"
