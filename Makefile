@@ -5,24 +5,29 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml emulator/pyproject.toml devstack/pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml emulator/pyproject.toml devstack/pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: test venv tools lint typecheck unit integration e2e demo up clean manifests
+.PHONY: test venv tools lock lint typecheck unit integration e2e demo up clean manifests
 
 test: venv tools lint typecheck
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml emulator/pyproject.toml devstack/pyproject.toml
+# Dependencies at the versions locked in constraints.txt (the image uses them too).
+$(STAMP): pyproject.toml emulator/pyproject.toml devstack/pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' -e ./emulator -e ./devstack
+	$(PY) -m pip install --quiet --constraint constraints.txt -e '.[dev]' -e ./emulator -e ./devstack
 	@rm -f $(VENV)/.installed-*; touch $@
 
 tools:
 	hack/build-tools.sh
+
+# Re-resolve every dependency (newest allowed by the pyproject files) into constraints.txt.
+lock:
+	$(PYTHON) hack/lock.py
 
 lint: venv
 	$(VENV)/bin/ruff check issuer emulator devstack tests hack
