@@ -9,6 +9,7 @@
   with ``--issuer-ambient-credentials``; otherwise upstream's "empty
   credentials" error.
 - ``notBeforeOffset`` reaches the certificate's NotBefore.
+- Upstream's TestIssuerReconcile rows about Secrets and notBeforeOffset, ported.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import pytest
 from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
-from awspca_devstack.kubeclient import condition
-from awspca_devstack.stack import instead_of
+from awspca_devstack.kubeclient import KubeError, condition
+from awspca_devstack.stack import DEFAULT_KEYS, instead_of
 from awspca_emulator import AdminClient
 
 from issuer.kube import config as kube_config
@@ -273,3 +274,101 @@ def test_every_exchange_gets_a_fresh_token_as_upstream_asks_for_it(
         assert claims["aud"] == ["sts.amazonaws.com"]
         assert claims["exp"] - claims["iat"] == 600
         assert claims["sub"] == f"system:serviceaccount:{namespace}:signer"
+
+
+# Upstream's TestIssuerReconcile (pkg/controllers/genericissuer_controller_test.go), the
+# rows about Secrets and notBeforeOffset, through the real API server: name -> (Secret
+# data, secretRef selectors, notBeforeOffset, Ready status, fragment of the message).
+RECONCILE_TABLE: dict[str, tuple[dict[str, str], dict[str, Any], str | None, str, str]] = {
+    "success-issuer": (DEFAULT_KEYS, {}, None, "True", "ACTIVE"),
+    "success-with-secret-selector": (
+        {
+            "fake-access-key-id": DEFAULT_KEYS["AWS_ACCESS_KEY_ID"],
+            "fake-secret-access-key": DEFAULT_KEYS["AWS_SECRET_ACCESS_KEY"],
+        },
+        {
+            "accessKeyIDSelector": {"key": "fake-access-key-id"},
+            "secretAccessKeySelector": {"key": "fake-secret-access-key"},
+        },
+        None,
+        "True",
+        "ACTIVE",
+    ),
+    "failure-issuer-no-access-key-specified": (
+        {"AWS_SECRET_ACCESS_KEY": "x"},
+        {},
+        None,
+        "False",
+        "AWS_ACCESS_KEY_ID",
+    ),
+    "failure-issuer-no-access-key-specified-with-selector": (
+        {"AWS_SECRET_ACCESS_KEY": "x"},
+        {"accessKeyIDSelector": {"key": "fake-access-key-id"}},
+        None,
+        "False",
+        "fake-access-key-id",
+    ),
+    "failure-issuer-no-secret-access-key-specified": (
+        {"AWS_ACCESS_KEY_ID": "x"},
+        {},
+        None,
+        "False",
+        "AWS_SECRET_ACCESS_KEY",
+    ),
+    "failure-issuer-no-secret-access-key-specified-with-selector": (
+        {"AWS_ACCESS_KEY_ID": "x"},
+        {"secretAccessKeySelector": {"key": "fake-secret-access-key"}},
+        None,
+        "False",
+        "fake-secret-access-key",
+    ),
+    "failure-issuer-not-before-offset-too-large": (
+        DEFAULT_KEYS,
+        {},
+        "25h",
+        "False",
+        "notBeforeOffset in Issuer Spec must not exceed 24h",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECONCILE_TABLE))
+def test_upstream_issuer_reconcile_table(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+    case: str,
+) -> None:
+    data, selectors, offset, status, fragment = RECONCILE_TABLE[case]
+    flows.create_secret(kube, namespace, "issuer1-credentials", data)
+    flows.create_issuer(
+        kube,
+        ISSUER,
+        "issuer1",
+        arn=cas["ec"]["subordinate_arn"],
+        namespace=namespace,
+        secret_ref={"name": "issuer1-credentials", **selectors},
+        extra={"notBeforeOffset": offset} if offset else None,
+    )
+    ready = _wait_checked(kube, ISSUER, "issuer1", namespace)
+    assert ready["status"] == status, ready
+    assert fragment in ready["message"], ready
+
+
+def test_negative_not_before_offset_is_refused_at_admission(
+    kube: KubeClient, cas: dict[str, dict[str, str]], namespace: str
+) -> None:
+    """Upstream's failure-issuer-negative-not-before-offset: with v1.12's CRD pattern (ours
+    is the same) the API server refuses "-1s" before any controller sees it."""
+    with pytest.raises(KubeError) as err:
+        flows.create_issuer(
+            kube,
+            ISSUER,
+            "negative",
+            arn=cas["ec"]["subordinate_arn"],
+            namespace=namespace,
+            extra={"notBeforeOffset": "-1s"},
+        )
+    assert err.value.code == 422
+    assert "notBeforeOffset" in err.value.body
