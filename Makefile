@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml emulator/pyproject.toml devstack/pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: test venv tools lock lint typecheck unit integration e2e demo up clean manifests
+.PHONY: test venv tools lock image image-test lint typecheck unit integration e2e demo up clean manifests
 
 test: venv tools lint typecheck
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests
@@ -24,6 +24,15 @@ $(STAMP): pyproject.toml emulator/pyproject.toml devstack/pyproject.toml constra
 
 tools:
 	hack/build-tools.sh
+
+# The controller image, built without Docker or a registry (hack/image.sh: a Debian
+# base made once and cached under ~/.cache/awspca-issuer/image, then buildah).
+image:
+	hack/image.sh build
+
+# The image run as the chart's pod against the harness (also part of `make test`).
+image-test: venv tools
+	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/e2e/test_image.py
 
 # Re-resolve every dependency (newest allowed by the pyproject files) into constraints.txt.
 lock:

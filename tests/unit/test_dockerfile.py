@@ -1,15 +1,17 @@
-"""The Dockerfile: linted by hadolint, multi-stage, non-root, no build tools, same runtime as the tests.
+"""The Dockerfile, statically: linted by hadolint, multi-stage, non-root, no build tools, locked.
 
-The image cannot be built on these machines (no container engine), so what can
-be checked statically is: hadolint passes; the final stage runs as 65532, is
-entered through ``python -m issuer`` (what devstack/awspca_devstack/issuerproc.py runs),
-carries the OCI labels, installs nothing and keeps no pip; the build context
-is limited by .dockerignore to what the image needs.
+tests/e2e/test_image.py builds and runs the image; what is checked here holds
+for every base: hadolint passes; the final stage runs as 65532, is entered
+through ``python -m issuer`` (what devstack/awspca_devstack/issuerproc.py runs),
+carries the OCI labels, installs nothing and keeps no pip; the package is
+installed from its wheel under constraints.txt; build-time pip settings come
+only through secret mounts; the build context is limited by .dockerignore.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -108,12 +110,29 @@ def test_the_image_installs_the_package_the_tests_run() -> None:
     copies = " ".join(args for ins, args in build if ins == "COPY")
     assert "pyproject.toml" in copies
     assert "issuer" in copies
+    assert "constraints.txt" in copies
     runs = " ".join(args for ins, args in build if ins == "RUN")
-    assert "pip install --no-compile /src" in runs  # the same pyproject.toml as `make venv`
+    # The same pyproject.toml and lock file as `make venv`, installed from the wheel.
+    assert "pip wheel --no-deps --constraint constraints.txt --wheel-dir /wheels /src" in runs
+    assert "pip install --no-compile --constraint constraints.txt /wheels/awspca_issuer-" in runs
     ignore = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert ignore[0] == "*", ".dockerignore must start from nothing"
-    assert {"!pyproject.toml", "!README.md", "!issuer/"} <= set(ignore)
+    assert {"!constraints.txt", "!pyproject.toml", "!README.md", "!issuer/"} <= set(ignore)
+
+
+def test_build_time_pip_settings_only_through_secret_mounts() -> None:
+    """A pip.conf or CA bundle COPY'd, ADD'ed or bind-mounted would stay in a layer."""
+    text = DOCKERFILE.read_text()
+    for ins, args in _instructions(text):
+        if ins in ("COPY", "ADD"):
+            assert "pip" not in args, args
+            assert ".crt" not in args, args
+        if ins == "RUN":
+            mounts = re.findall(r"--mount=(\S+)", args)
+            assert all(m.startswith("type=secret,") for m in mounts), mounts
+    assert "PIP_CONFIG_FILE=/run/secrets/pip.conf" in text
+    assert "/etc/pip.conf" not in text

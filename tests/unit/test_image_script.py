@@ -1,0 +1,29 @@
+"""hack/image.sh on a machine that cannot build images: one line saying why, exit code 3.
+
+tests/e2e/test_image.py turns that line into its skip reason, so `make test`
+never skips the image silently. Run as an unprivileged user (setpriv when the
+tests run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "hack" / "image.sh"
+
+
+def test_not_root_is_one_line_and_exit_3() -> None:
+    argv = [str(SCRIPT), "check"]
+    if os.getuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to drop root"
+        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert res.stdout == ""
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("image: cannot build here: not root")
