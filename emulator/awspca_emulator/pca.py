@@ -22,6 +22,7 @@ from . import certs
 from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Identity
+from .limits import check_input
 from .pca_ops import OPERATIONS, CallContext
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ async def _handle(
     if not emu.throttler.allow(operation, identity.account, auth.region):
         raise ApiError("ThrottlingException", "Rate exceeded")
     _decode_blobs(params)
+    check_input(operation, params)
     ctx = CallContext(account=identity.account, region=auth.region)
     if operation == "CreateCertificateAuthority":
         result = await _create_ca(emu, params, ctx)

@@ -20,6 +20,7 @@ from issuer.ratelimit import TokenBucket
 JSON = dict[str, Any]
 
 MERGE_PATCH = "application/merge-patch+json"
+STREAM_CHUNK = 1 << 16
 
 
 class ApiError(Exception):
@@ -132,6 +133,23 @@ class KubeClient:
 
     async def merge_patch(self, path: str, patch: JSON) -> JSON:
         return await self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
+
+    async def stream(
+        self, path: str, params: dict[str, str], *, timeout: float = 60.0
+    ) -> AsyncIterator[bytes]:
+        """GET ``path`` and yield the body in chunks, never holding it whole."""
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        async with self._http().get(
+            self.access.server + path,
+            params=params,
+            headers=await self._headers(None),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as resp:
+            if resp.status >= 300:
+                raise ApiError(resp.status, _decode(await resp.read()), "GET", path)
+            async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
+                yield chunk
 
     async def watch(
         self, path: str, params: dict[str, str], *, timeout: float

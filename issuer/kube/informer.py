@@ -11,6 +11,7 @@ many finished objects the cluster accumulates.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from collections.abc import Callable
 import aiohttp
 
 from issuer.kube.client import JSON, ApiError, KubeClient
+from issuer.kube.liststream import ListBodyError, ListSplitter
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ Handler = Callable[[str, JSON | None, JSON | None], None]
 """Called with (event type ADDED/MODIFIED/DELETED, old projection, new projection)."""
 
 WATCH_TIMEOUT_SECONDS = 300
-LIST_PAGE = 500
+LIST_PAGE = 100
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 
 
@@ -100,10 +102,7 @@ class Informer:
             params = {**self._params(), "limit": str(LIST_PAGE)}
             if cont:
                 params["continue"] = cont
-            page = await self.client.get(self.path, params)
-            for item in page.get("items") or []:
-                fresh[object_key(item)] = self.project(item)
-            meta = page.get("metadata", {})
+            meta = await self._list_page(params, fresh)
             rv = meta.get("resourceVersion", rv)
             cont = meta.get("continue")
             if not cont:
@@ -120,6 +119,23 @@ class Informer:
             elif prev != obj:
                 self._emit("MODIFIED", prev, obj)
         self.synced.set()
+
+    async def _list_page(self, params: dict[str, str], into: dict[str, JSON]) -> JSON:
+        """Fetch one LIST page, projecting each item as it arrives; return the page's metadata.
+
+        The page is never decoded whole: only one full object at a time is held,
+        however large the objects (hostile CSRs) or the page.
+        """
+        splitter = ListSplitter()
+        async for chunk in self.client.stream(self.path, params):
+            for raw in splitter.feed(chunk):
+                item = json.loads(raw)
+                del raw
+                if isinstance(item, dict):
+                    into[object_key(item)] = self.project(item)
+        if not splitter.done:
+            raise ListBodyError("LIST body ended early")
+        return splitter.metadata
 
     def _apply(self, event: JSON) -> None:
         kind = event.get("type")

@@ -1,4 +1,4 @@
-"""Checks of a PEM CSR before it is sent to AWS PCA: parse, signature, key type and size.
+"""Checks of a PEM CSR before it is sent to AWS PCA: size, parse, signature, key type and size.
 
 A CSR that fails here would be refused by PCA anyway (MalformedCSRException);
 catching it locally fails the request at once with a clear message and spends
@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from issuer.errors import PermanentError
 
+#: The largest CSR ``IssueCertificate`` accepts (``CsrBlob`` in the ACM PCA service model).
+MAX_CSR_BYTES = 32768
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 4096
 SUPPORTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -47,6 +49,16 @@ def _unsupported(detail: str) -> PermanentError:
     )
 
 
+def check_size(pem: bytes) -> None:
+    """Refuse a CSR larger than AWS Private CA accepts, before parsing it or calling AWS."""
+    if len(pem) > MAX_CSR_BYTES:
+        raise PermanentError(
+            f"the CSR in spec.request is {len(pem)} bytes; AWS Private CA accepts at most "
+            f"{MAX_CSR_BYTES} bytes",
+            reason="CSRTooLarge",
+        )
+
+
 def _load(pem: bytes) -> x509.CertificateSigningRequest:
     if not pem or b"-----BEGIN CERTIFICATE REQUEST-----" not in pem:
         raise _malformed("not a PEM 'CERTIFICATE REQUEST' block")
@@ -67,7 +79,8 @@ def _sans(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | 
 
 
 def check_csr(pem: bytes) -> CSRInfo:
-    """Parse and check ``pem``; raise PermanentError (MalformedCSR / UnsupportedKey) if unusable."""
+    """Check ``pem``; raise PermanentError (CSRTooLarge / MalformedCSR / UnsupportedKey) if unusable."""
+    check_size(pem)
     csr = _load(pem)
     try:
         key = csr.public_key()

@@ -100,22 +100,57 @@ def test_unknown_ca_and_bad_arns(pca: ACMPCAClient, ec_pki: dict[str, Any]) -> N
     with pytest.raises(ClientError) as exc:
         issue(pca, missing)
     assert error_code(exc) == "ResourceNotFoundException"
-    for bad in ("arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/nope", "garbage-arn"):
-        with pytest.raises(ClientError) as exc:
-            pca.describe_certificate_authority(CertificateAuthorityArn=bad)
-        assert error_code(exc) == "InvalidArnException"
+    with pytest.raises(ClientError) as exc:
+        pca.describe_certificate_authority(
+            CertificateAuthorityArn="arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/nope"
+        )
+    assert error_code(exc) == "InvalidArnException"
+    # Not even ARN-shaped: the service model's pattern refuses it before the operation runs.
+    with pytest.raises(ClientError) as exc:
+        pca.describe_certificate_authority(CertificateAuthorityArn="garbage-arn")
+    assert error_code(exc) == "ValidationException"
     with pytest.raises(ClientError) as exc:
         pca.get_certificate(
             CertificateAuthorityArn=ec_pki["subordinate_arn"],
             CertificateArn="not-a-certificate-arn",
         )
-    assert error_code(exc) == "InvalidArnException"
+    assert error_code(exc) == "ValidationException"
+    assert "'certificateArn'" in str(exc.value)
     with pytest.raises(ClientError) as exc:
         pca.get_certificate(
             CertificateAuthorityArn=ec_pki["subordinate_arn"],
             CertificateArn=ec_pki["subordinate_arn"] + "/certificate/" + "0" * 32,
         )
     assert error_code(exc) == "ResourceNotFoundException"
+
+
+def test_service_model_input_limits(pca: ACMPCAClient, ec_pki: dict[str, Any]) -> None:
+    """A CSR over 32,768 bytes or an ARN over 200 characters (limits botocore does not check
+    itself): ValidationException, naming the member and never echoing the value."""
+    sub = ec_pki["subordinate_arn"]
+    huge = b"-----BEGIN CERTIFICATE REQUEST-----\n" + b"QUFB" * 8192 + b"\n"
+    cases: list[tuple[dict[str, Any], str]] = [
+        (
+            {"csr": huge},
+            "'csr' failed to satisfy constraint: Member must have length less than "
+            "or equal to 32768",
+        ),
+        ({"ca": sub + "/" + "a" * 200}, "'certificateAuthorityArn'"),
+    ]
+    for kw, needle in cases:
+        with pytest.raises(ClientError) as exc:
+            issue(
+                pca,
+                kw.get("ca", sub),
+                kw.get("csr"),
+            )
+        assert error_code(exc) == "ValidationException"
+        assert needle in str(exc.value)
+        assert "QUFB" not in str(exc.value)
+        assert "aaaa" not in str(exc.value)
+    with pytest.raises(ClientError) as exc:
+        pca.get_certificate(CertificateAuthorityArn=sub, CertificateArn=sub + "/" + "c" * 200)
+    assert error_code(exc) == "ValidationException"
 
 
 def test_idempotency_token(pca: ACMPCAClient, ec_pki: dict[str, Any], admin: AdminClient) -> None:

@@ -160,7 +160,6 @@ def test_pathlen1_subordinate_issues_pathlen0_only(
         "arn:aws:acm-pca:::template/NoSuchTemplate/V1",
         "arn:aws:acm-pca:::template/EndEntityCertificate/V9",
         "arn:aws:acm-pca:::template/EndEntityCertificate",
-        "not-an-arn",
     ],
 )
 def test_unknown_template(pca: ACMPCAClient, ec_pki: dict[str, Any], template_arn: str) -> None:
@@ -174,6 +173,20 @@ def test_unknown_template(pca: ACMPCAClient, ec_pki: dict[str, Any], template_ar
         )
     assert error_code(exc) == "InvalidArgsException"
     assert "template ARN is not valid" in str(exc.value)
+
+
+def test_template_not_arn_shaped(pca: ACMPCAClient, ec_pki: dict[str, Any]) -> None:
+    """Not ARN-shaped at all: the service model's pattern refuses it before the operation runs."""
+    with pytest.raises(ClientError) as exc:
+        pca.issue_certificate(
+            CertificateAuthorityArn=ec_pki["subordinate_arn"],
+            Csr=make_csr()[0],
+            SigningAlgorithm="SHA256WITHECDSA",
+            Validity={"Type": "DAYS", "Value": 1},
+            TemplateArn="not-an-arn",
+        )
+    assert error_code(exc) == "ValidationException"
+    assert "'templateArn'" in str(exc.value)
 
 
 @pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from issuer.errors import PermanentError
-from issuer.signer.csr import check_csr
+from issuer.signer.csr import MAX_CSR_BYTES, check_csr
 from tests.unit.pki_helpers import ec_key, make_csr, rsa_key
 
 
@@ -85,3 +85,24 @@ def test_refused(case: str, build: Callable[[], bytes], reason: str) -> None:
         check_csr(pem)
     assert info.value.reason == reason, case
     assert "CSR" in info.value.message
+
+
+def _csr_with_sans(count: int) -> bytes:
+    return make_csr(ec_key(), dns=tuple(f"host-{i:05d}.example.com" for i in range(count)))
+
+
+def test_csr_over_pca_limit_refused_before_parsing() -> None:
+    """A well-formed, correctly signed CSR over PCA's 32,768 bytes fails at once, clearly."""
+    pem = _csr_with_sans(1500)
+    assert len(pem) > MAX_CSR_BYTES
+    with pytest.raises(PermanentError) as info:
+        check_csr(pem)
+    assert info.value.reason == "CSRTooLarge"
+    assert f"{len(pem)} bytes" in info.value.message
+    assert "32768" in info.value.message
+
+
+def test_csr_just_under_pca_limit_accepted() -> None:
+    pem = _csr_with_sans(800)
+    assert 20_000 < len(pem) <= MAX_CSR_BYTES
+    assert len(check_csr(pem).dns_names) == 800
