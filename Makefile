@@ -65,7 +65,10 @@ manifests: venv tools
 
 # ARGS=--stay keeps the stack up (kubeconfig + emulator endpoint printed) until Ctrl-C.
 ARGS ?=
-demo: venv tools
+# It builds only the components it runs (concurrently where memory allows).
+DEMO_TOOLS := etcd kubernetes cert-manager istiod
+demo: venv
+	hack/build-tools.sh $(DEMO_TOOLS)
 	$(PY) -m awspca_devstack demo $(ARGS)
 
 clean:

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds the upstream components the tests run for real (kube-apiserver,
 # kubectl, etcd, helm, a cert-manager controller, prometheus, promtool; and the
-# Go issuer's v1.12 module source as the reference) from
+# Go issuer's v1.12 module source as the reference; istiod for the Istio story) from
 # the Go module proxy, once, into a cache outside the repository keyed by
 # component and version. Idempotent: a component whose stamp exists is skipped.
 #
 #   hack/build-tools.sh [component ...]     (default: all)
 #   TOOLS_DIR=...  cache root (default ~/.cache/awspca-issuer/tools)
+#   BUILD_JOBS=N   components built at once (default: what memory allows,
+#                  one per 3 GiB available, at most 4; a Go link needs 2+ GiB)
 #
-# Prints the cache root's bin paths on success. Exits non-zero naming the
-# component whose build failed.
+# Components are independent: up to BUILD_JOBS build concurrently, each into
+# its own temp dir, and a progress line names the ones still building every
+# 30 s. Exits non-zero naming every component whose build failed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -127,10 +130,13 @@ build_upstream_e2e() { # the Go issuer's godog e2e suite as a test binary + its 
   test -x "$out/bin/upstream-e2e.test"
 }
 
-want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream upstream-e2e)
-for c in "${want[@]}"; do
-  case $c in
+build_istiod() { # istio's control plane (pilot-discovery): its CA signs workload certificates
+  local v=$1 out=$2
+  GOBIN="$out/bin" go install -trimpath -ldflags "-s -w" "istio.io/istio/pilot/cmd/pilot-discovery@v$v"
+}
+
+build_component() { # COMPONENT: its run_build line
+  case $1 in
     etcd) run_build etcd "$ETCD_VERSION" build_etcd ;;
     kubernetes) run_build kubernetes "$K8S_VERSION" build_kubernetes ;;
     helm) run_build helm "$HELM_VERSION" build_helm ;;
@@ -139,7 +145,57 @@ for c in "${want[@]}"; do
     prometheus) run_build prometheus "$PROMETHEUS_VERSION" build_prometheus ;;
     upstream) run_build upstream "$UPSTREAM_VERSION" build_upstream ;;
     upstream-e2e) run_build upstream-e2e "$UPSTREAM_VERSION" build_upstream_e2e ;;
+    istiod) run_build istiod "$ISTIO_VERSION" build_istiod ;;
+  esac
+}
+
+default_jobs() { # one job per 3 GiB of available memory, 1..4
+  local kib
+  kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
+  local n=$(( ${kib:-0} / (3 * 1024 * 1024) ))
+  (( n < 1 )) && n=1
+  (( n > 4 )) && n=4
+  echo "$n"
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream upstream-e2e istiod)
+for c in "${want[@]}"; do
+  case $c in
+    etcd|kubernetes|helm|cert-manager|prometheus|upstream|upstream-e2e|istiod) ;;
     *) echo "unknown component '$c'" >&2; exit 2 ;;
   esac
 done
+jobs_max=${BUILD_JOBS:-$(default_jobs)}
+[ "${#want[@]}" -le 1 ] || log "building ${want[*]}, up to $jobs_max at once"
+
+declare -A pid_of=() since=()
+failed=()
+queue=("${want[@]}")
+last_report=$(date +%s)
+while [ ${#queue[@]} -gt 0 ] || [ ${#pid_of[@]} -gt 0 ]; do
+  while [ ${#queue[@]} -gt 0 ] && [ ${#pid_of[@]} -lt "$jobs_max" ]; do
+    c=${queue[0]}; queue=("${queue[@]:1}")
+    build_component "$c" &
+    pid_of[$c]=$!; since[$c]=$(date +%s)
+  done
+  sleep 1
+  for c in "${!pid_of[@]}"; do
+    if ! kill -0 "${pid_of[$c]}" 2>/dev/null; then
+      wait "${pid_of[$c]}" || failed+=("$c")
+      unset "pid_of[$c]"
+    fi
+  done
+  now=$(date +%s)
+  if [ ${#pid_of[@]} -gt 0 ] && (( now - last_report >= 30 )); then
+    line=""
+    for c in "${!pid_of[@]}"; do line+=" $c ($(( now - since[$c] ))s)"; done
+    log "still building:$line${queue[*]:+; waiting: ${queue[*]}}"
+    last_report=$now
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "build failed for: ${failed[*]}" >&2
+  exit 1
+fi
 log "all requested components ready under $TOOLS_DIR"

@@ -1,44 +1,55 @@
 """``python -m awspca_devstack demo``: the seed use case end to end on one machine.
 
-Starts a local control plane (etcd + kube-apiserver), the AWS Private CA
-emulator with a root -> subordinate (path length 1) hierarchy, cert-manager
-and our controller (authenticating through IRSA: a TokenRequest token of its
-ServiceAccount exchanged with the emulator's STS). Then it applies the
-samples ``manifests/samples/awspcaclusterissuer-irsa.yaml`` and
-``manifests/samples/istio-cacerts.yaml`` with the subordinate CA's ARN, waits
-for both with progress lines, and prints a summary read back from the real
-objects: the ``cacerts`` Secret, the CertificateRequest, the controller's log
-and the emulator's call log.
+Two workload clusters, each a local control plane (etcd + kube-apiserver,
+started side by side), share one AWS Private CA emulator holding a root ->
+subordinate (path length 1) hierarchy. In each cluster cert-manager and our
+controller (authenticating through IRSA: a TokenRequest token of its
+ServiceAccount exchanged with the emulator's STS) issue the Istio ``cacerts``
+intermediate from the samples ``manifests/samples/awspcaclusterissuer-irsa.yaml``
+and ``manifests/samples/istio-cacerts.yaml``. Then a real istiod per cluster
+takes that Secret as its CA and signs a workload certificate for a
+ServiceAccount of its cluster, as a sidecar asks for one; the two workloads
+complete a TLS 1.3 mutual-TLS handshake trusting only the root. Each step is
+timed; the summary shows both clusters' chains, read back from the real
+objects, processes and logs.
 
-``--stay`` keeps everything running afterwards and prints a kubeconfig and the
-emulator endpoint; Ctrl-C (or SIGTERM) stops every process.
+``--stay`` keeps everything running afterwards and prints the kubeconfigs and
+the emulator endpoint; Ctrl-C (or SIGTERM) stops every process.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import shutil
 import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from awspca_emulator import AdminClient, run_in_thread
 from awspca_emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from awspca_devstack.certmanager import CertManager
 from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.demo_summary import (
+    CERT_NAME,
+    CERT_NS,
+    CertInfo,
+    ClusterSummary,
+    Summary,
+    read_cluster,
+    verify_chain,
+)
 from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.istiod import Istiod, WorkloadCert
 from awspca_devstack.kubeclient import JSON, KubeClient, condition
+from awspca_devstack.mtls import handshake, write_workload
 from awspca_devstack.stack import emulator_config, irsa_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,9 +59,8 @@ PLACEHOLDER_ROLE = "arn:aws:iam::123456789012:role/REPLACE-ME"
 PLACEHOLDER_KEY_ID = "REPLACE-ME-ACCESS-KEY-ID"
 PLACEHOLDER_SECRET = "REPLACE-ME-SECRET-ACCESS-KEY"
 ISSUER_NAME = "pca-cluster-irsa"
-CERT_NS = "istio-system"
-CERT_NAME = "cacerts"
-TEMPLATE_PREFIX = "template/"
+CLUSTERS = ("cluster1", "cluster2")
+APP_SA = "workload"  # the ServiceAccount, in namespace app-<cluster>, that gets a certificate
 
 
 def render_sample(
@@ -79,153 +89,6 @@ def apply_sample(cp: ControlPlane, name: str, namespace: str | None = None, **kw
     """``kubectl apply`` a rendered sample (the real kubectl); returns kubectl's output."""
     args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
     return cp.kubectl(*args, input_text=render_sample(name, **kw)).stdout
-
-
-# --- reading back what happened ----------------------------------------------------
-
-
-@dataclass
-class CertInfo:
-    subject: str
-    issuer: str
-    not_before: datetime
-    not_after: datetime
-    ca: bool
-    path_length: int | None
-    key: str
-
-    @staticmethod
-    def of(cert: x509.Certificate) -> CertInfo:
-        try:
-            bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-            is_ca, pathlen = bc.ca, bc.path_length
-        except x509.ExtensionNotFound:
-            is_ca, pathlen = False, None
-        pub = cert.public_key()
-        if isinstance(pub, rsa.RSAPublicKey):
-            key = f"RSA {pub.key_size}"
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            key = f"EC {pub.curve.name}"
-        else:
-            key = type(pub).__name__
-        return CertInfo(
-            subject=cert.subject.rfc4514_string() or "(empty)",
-            issuer=cert.issuer.rfc4514_string(),
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
-            ca=is_ca,
-            path_length=pathlen,
-            key=key,
-        )
-
-
-def template_from_extensions(cert: x509.Certificate) -> str:
-    """The AWS PCA template whose extensions the certificate carries (CA templates only)."""
-    info = CertInfo.of(cert)
-    if info.ca and info.path_length is not None:
-        return f"SubordinateCACertificate_PathLen{info.path_length}/V1"
-    return "(an end-entity template)"
-
-
-def template_from_log(log_text: str, certificate_arn: str) -> str | None:
-    """The template ARN our controller logged when it requested ``certificate_arn``."""
-    for line in log_text.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if doc.get("msg") == "certificate requested" and doc.get("certificate_arn") == (
-            certificate_arn
-        ):
-            return str(doc.get("template"))
-    return None
-
-
-@dataclass
-class Summary:
-    secret_keys: list[str]
-    secret_type: str
-    chain: list[CertInfo]
-    root: CertInfo
-    request: str
-    request_reason: str
-    certificate_arn: str
-    template_logged: str | None
-    template_derived: str
-    issue_calls: list[dict[str, Any]]
-    steps: list[tuple[str, float]] = field(default_factory=list)
-
-    def render(self, total: float) -> str:
-        def fmt(t: datetime) -> str:
-            return t.strftime("%Y-%m-%d %H:%M UTC")
-
-        lines = ["", "=== Summary " + "=" * 60]
-        lines.append(
-            f"Secret {CERT_NS}/{CERT_NAME} ({self.secret_type}): keys {', '.join(self.secret_keys)}"
-        )
-        labels = ["tls.crt[0] cluster intermediate", "tls.crt[1] subordinate CA"]
-        labels += [f"tls.crt[{i}]" for i in range(2, len(self.chain))]
-        for label, c in [*zip(labels, self.chain, strict=False), ("ca.crt    root CA", self.root)]:
-            bc = f"CA, pathlen {c.path_length}" if c.ca else "not a CA"
-            if c.ca and c.path_length is None:
-                bc = "CA, no pathlen limit"
-            lines.append(f"  {label}")
-            lines.append(f"    subject   {c.subject}")
-            lines.append(f"    issuer    {c.issuer}")
-            lines.append(f"    validity  {fmt(c.not_before)} -> {fmt(c.not_after)}")
-            lines.append(f"    key       {c.key}; {bc}")
-        lines.append(f"CertificateRequest {CERT_NS}/{self.request}: Ready ({self.request_reason})")
-        lines.append(f"  certificate ARN  {self.certificate_arn}")
-        logged = self.template_logged or "(not found in the controller log)"
-        lines.append(f"  template         {logged}  (from the controller's log)")
-        lines.append(
-            f"                   {self.template_derived}  (derived from the issued certificate)"
-        )
-        lines.append(
-            "                   (the emulator's call log records callers and results, not templates)"
-        )
-        for call in self.issue_calls:
-            lines.append(
-                f"  emulator call log: IssueCertificate {call.get('result')} "
-                f"by {call.get('caller_arn')}"
-            )
-        lines.append("Time taken:")
-        for name, secs in self.steps:
-            lines.append(f"  {name:<46} {secs:5.1f} s")
-        lines.append(f"  {'total':<46} {total:5.1f} s")
-        return "\n".join(lines)
-
-
-def read_summary(kube: KubeClient, admin: AdminClient, controller_log: str, ca_arn: str) -> Summary:
-    secret = kube.get(f"/api/v1/namespaces/{CERT_NS}/secrets/{CERT_NAME}")
-    data = secret["data"]
-    chain = x509.load_pem_x509_certificates(base64.b64decode(data["tls.crt"]))
-    (root,) = x509.load_pem_x509_certificates(base64.b64decode(data["ca.crt"]))
-    requests = kube.get(f"/apis/cert-manager.io/v1/namespaces/{CERT_NS}/certificaterequests")
-    owned = [
-        r
-        for r in requests["items"]
-        if (condition(r, "Ready") or {}).get("status") == "True"
-        and r["metadata"].get("annotations", {}).get("cert-manager.io/certificate-name")
-        == CERT_NAME
-    ]
-    req = max(owned, key=lambda r: r["metadata"]["creationTimestamp"])
-    arn = req["metadata"]["annotations"].get("aws-privateca-issuer/certificate-arn", "")
-    calls = [c for c in admin.calls("IssueCertificate") if c.get("ca_arn") == ca_arn]
-    return Summary(
-        secret_keys=sorted(data),
-        secret_type=str(secret.get("type")),
-        chain=[CertInfo.of(c) for c in chain],
-        root=CertInfo.of(root),
-        request=req["metadata"]["name"],
-        request_reason=str((condition(req, "Ready") or {}).get("reason")),
-        certificate_arn=arn,
-        template_logged=template_from_log(controller_log, arn),
-        template_derived=template_from_extensions(chain[0]),
-        issue_calls=calls,
-    )
 
 
 # --- running the stack -------------------------------------------------------------
@@ -282,20 +145,68 @@ def wait_ready(
         time.sleep(0.5)
 
 
+@dataclass
+class Cluster:
+    """One workload cluster of the demo and what runs in it."""
+
+    name: str
+    cp: ControlPlane
+    issuer: IssuerProcess | None = None
+    istiod: Istiod | None = None
+    workload: WorkloadCert | None = None
+
+
+def start_clusters(workdir: Path, stack: ExitStack) -> list[Cluster]:
+    """Both control planes at once: most of their start-up is waiting on kube-apiserver."""
+    clusters = [Cluster(n, ControlPlane(workdir, n)) for n in CLUSTERS]
+    for c in clusters:
+        stack.callback(c.cp.stop)
+    with ThreadPoolExecutor(len(clusters)) as pool:
+        for f in [pool.submit(c.cp.start) for c in clusters]:
+            f.result()
+    return clusters
+
+
+def mtls_lines(clusters: list[Cluster], workdir: Path) -> list[str]:
+    """A handshake between the first two clusters' workloads; raises unless both sides agree."""
+    one, two = clusters[0], clusters[1]
+    assert one.workload is not None
+    assert two.workload is not None
+    files = {}
+    for c in (one, two):
+        if c.workload is None:
+            raise RuntimeError(f"{c.name} has no workload certificate")
+        files[c.name] = write_workload(
+            workdir / "workloads", c.name, c.workload.chain_pem(), c.workload.key_pem
+        )
+    assert one.istiod is not None
+    root = one.istiod.secret_data()["ca.crt"].decode()  # ca.crt: what each workload trusts
+    srv, cli = handshake(files[one.name], files[two.name], root)
+    if not (srv.ok and cli.ok):
+        raise RuntimeError(f"mTLS handshake failed: server {srv.error!r}, client {cli.error!r}")
+    if srv.peer != [two.workload.identity] or cli.peer != [one.workload.identity]:
+        raise RuntimeError(f"unexpected peer identities: {srv.peer} / {cli.peer}")
+    return [
+        f"{one.name} (server) <-> {two.name} (client): {srv.version}, both certificates verified",
+        f"  the server saw the client as {srv.peer[0]}",
+        f"  the client saw the server as {cli.peer[0]}",
+        f"  application data: {srv.data.decode()!r} / {cli.data.decode()!r}",
+    ]
+
+
 def demo(workdir: Path, stay: bool, timeout: float) -> int:
     progress = Progress()
     print(
         "awspca-issuer demo: root CA -> subordinate CA (AWS Private CA emulator) -> "
-        "Istio cluster intermediate (cert-manager Certificate 'cacerts')",
+        "Istio cluster intermediate (cert-manager Certificate 'cacerts') in two clusters -> "
+        "istiod -> workload certificates -> mutual TLS across the clusters",
         flush=True,
     )
     with ExitStack() as stack:
-        with progress.step("control plane (etcd + kube-apiserver)"):
-            cp = ControlPlane(workdir, "demo")
-            stack.callback(cp.stop)
-            cp.start()
+        with progress.step("two control planes (etcd + kube-apiserver)"):
+            clusters = start_clusters(workdir, stack)
         with progress.step("AWS PCA emulator, root -> subordinate CA"):
-            emu = run_in_thread(emulator_config(cp))
+            emu = run_in_thread(emulator_config(*(c.cp for c in clusters)))
             stack.callback(emu.stop)
             admin = AdminClient(emu.url)
             pki = admin.bootstrap(key_algorithm="EC_prime256v1", subordinate_pathlen=1)
@@ -303,45 +214,74 @@ def demo(workdir: Path, stay: bool, timeout: float) -> int:
             progress.say(f"  emulator at {emu.url}")
             progress.say(f"  root CA         {root_arn}")
             progress.say(f"  subordinate CA  {sub_arn} (path length 1)")
-        with progress.step("cert-manager"):
-            cm = CertManager(cp)
-            stack.callback(cm.stop)
-            cm.start()
-        with progress.step("issuer (python -m issuer, IRSA)"):
-            env = irsa_env(cp, workdir, "issuer")
-            proc = IssuerProcess(cp, aws_endpoint=emu.url, name="issuer", env=env)
-            stack.callback(proc.stop)
-            proc.start()
-        kube = cp.admin
+        with progress.step("cert-manager in each cluster"):
+            for c in clusters:
+                cm = CertManager(c.cp)
+                stack.callback(cm.stop)
+                cm.start()
+        with progress.step("issuer in each cluster (python -m issuer, IRSA)"):
+            for c in clusters:
+                env = irsa_env(c.cp, workdir, "issuer")
+                c.issuer = IssuerProcess(c.cp, aws_endpoint=emu.url, name="issuer", env=env)
+                stack.callback(c.issuer.stop)
+                c.issuer.start()
         with progress.step(f"AWSPCAClusterIssuer {ISSUER_NAME} Ready"):
-            out = apply_sample(cp, "awspcaclusterissuer-irsa.yaml", ca_arn=sub_arn)
-            progress.say(f"  kubectl: {out.strip()}")
-            wait_ready(
-                kube,
-                f"/apis/awspca.cert-manager.io/v1beta1/awspcaclusterissuers/{ISSUER_NAME}",
-                f"AWSPCAClusterIssuer {ISSUER_NAME}",
-                progress,
-                timeout,
-            )
+            for c in clusters:
+                out = apply_sample(c.cp, "awspcaclusterissuer-irsa.yaml", ca_arn=sub_arn)
+                progress.say(f"  {c.name} kubectl: {out.strip()}")
+            for c in clusters:
+                wait_ready(
+                    c.cp.admin,
+                    f"/apis/awspca.cert-manager.io/v1beta1/awspcaclusterissuers/{ISSUER_NAME}",
+                    f"{c.name}: AWSPCAClusterIssuer {ISSUER_NAME}",
+                    progress,
+                    timeout,
+                )
         with progress.step(f"Certificate {CERT_NS}/{CERT_NAME} (isCA) Ready"):
-            out = apply_sample(cp, "istio-cacerts.yaml", ca_arn=sub_arn)
-            for line in out.strip().splitlines():
-                progress.say(f"  kubectl: {line}")
-            wait_ready(
-                kube,
-                f"/apis/cert-manager.io/v1/namespaces/{CERT_NS}/certificates/{CERT_NAME}",
-                f"Certificate {CERT_NS}/{CERT_NAME}",
-                progress,
-                timeout,
-                done=lambda o: int(o.get("status", {}).get("revision", 0)) >= 1,
-            )
-        summary = read_summary(kube, admin, proc.log_text(), sub_arn)
-        summary.steps = progress.steps
+            for c in clusters:
+                out = apply_sample(
+                    c.cp,
+                    "istio-cacerts.yaml",
+                    ca_arn=sub_arn,
+                    replace={"CA cluster1": f"CA {c.name}"},
+                )
+                for line in out.strip().splitlines():
+                    progress.say(f"  {c.name} kubectl: {line}")
+            for c in clusters:
+                wait_ready(
+                    c.cp.admin,
+                    f"/apis/cert-manager.io/v1/namespaces/{CERT_NS}/certificates/{CERT_NAME}",
+                    f"{c.name}: Certificate {CERT_NS}/{CERT_NAME}",
+                    progress,
+                    timeout,
+                    done=lambda o: int(o.get("status", {}).get("revision", 0)) >= 1,
+                )
+        with progress.step("istiod in each cluster, its CA plugged in from cacerts"):
+            for c in clusters:
+                c.istiod = Istiod(c.cp, c.name)
+                stack.callback(c.istiod.stop)
+                c.istiod.start(timeout)
+                progress.say(f"  {c.name}: istiod ready, CA on {c.istiod.ca_address}")
+        with progress.step("workload certificates from istiod (CreateCertificate)"):
+            for c in clusters:
+                assert c.istiod is not None
+                c.workload = c.istiod.workload_certificate(f"app-{c.name}", APP_SA)
+                progress.say(f"  {c.name}: {c.workload.identity}")
+        with progress.step("mTLS handshake between the clusters' workloads"):
+            mtls = mtls_lines(clusters, workdir)
+        summary = Summary(
+            clusters=[cluster_summary(c) for c in clusters],
+            mtls=mtls,
+            issue_calls=[c for c in admin.calls("IssueCertificate") if c.get("ca_arn") == sub_arn],
+            steps=progress.steps,
+        )
         print(summary.render(progress.total()), flush=True)
         if stay:
+            one, two = clusters[0].cp, clusters[1].cp
             print(
                 "\nThe stack stays up. In another shell:\n"
-                f"  export KUBECONFIG={cp.kubeconfig}\n"
+                f"  export KUBECONFIG={one.kubeconfig}   # {clusters[0].name}\n"
+                f"  # {clusters[1].name}: {two.kubeconfig}\n"
                 "  kubectl get awspcaclusterissuers,certificates,certificaterequests -A\n"
                 "  kubectl apply -f my-certificate.yaml   # issuerRef: AWSPCAClusterIssuer "
                 f"{ISSUER_NAME}\n"
@@ -350,7 +290,7 @@ def demo(workdir: Path, stay: bool, timeout: float) -> int:
                 f"AWS_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID} "
                 f"AWS_SECRET_ACCESS_KEY={DEFAULT_SECRET_ACCESS_KEY}\n"
                 f"  subordinate CA ARN: {sub_arn}\n"
-                f"logs: {cp.dir}\n"
+                f"logs: {workdir}\n"
                 "Ctrl-C stops everything.",
                 flush=True,
             )
@@ -359,9 +299,32 @@ def demo(workdir: Path, stay: bool, timeout: float) -> int:
                     time.sleep(0.5)
             except KeyboardInterrupt:
                 print("", flush=True)
-        progress.say("stopping the issuer, cert-manager, the emulator, etcd and kube-apiserver")
+        progress.say(
+            "stopping istiod, the issuer, cert-manager, the emulator, etcd and kube-apiserver"
+        )
     progress.say("stopped")
     return 0
+
+
+def cluster_summary(c: Cluster) -> ClusterSummary:
+    assert c.issuer is not None
+    assert c.istiod is not None
+    assert c.workload is not None
+    s = read_cluster(c.name, c.cp.admin, c.issuer.log_text())
+    chain = c.workload.chain
+    root = chain[-1]
+    # istiod sends leaf, tls.crt (intermediate, subordinate), then the root (maybe twice)
+    upto = next(i for i, cert in enumerate(chain) if cert == root)
+    verify_chain(chain[:upto], root)
+    s.workload = [CertInfo.of(cert) for cert in chain]
+    s.workload_verified = (
+        "leaf -> cluster intermediate -> subordinate CA -> root: each signed by the next"
+    )
+    mesh_root = x509.load_pem_x509_certificate(c.istiod.secret_data()["ca.crt"])
+    if root.subject != root.issuer or root != mesh_root:
+        raise RuntimeError(f"{c.name}: the workload chain does not end at the mesh root")
+    s.istiod_rss_mib = c.istiod.rss_mib()
+    return s
 
 
 def _interrupt(*_: object) -> None:

@@ -46,6 +46,7 @@ def _component_dir(component: str) -> Path:
             "prometheus": "PROMETHEUS_VERSION",
             "upstream": "UPSTREAM_VERSION",
             "upstream-e2e": "UPSTREAM_VERSION",
+            "istiod": "ISTIO_VERSION",
         }[component]
         key = v[var]
     d = tools_dir() / f"{component}-{key}"
@@ -65,6 +66,7 @@ _BINARIES = {
     "cm-controller": "cert-manager",
     "prometheus": "prometheus",
     "promtool": "prometheus",
+    "pilot-discovery": "istiod",
 }
 
 

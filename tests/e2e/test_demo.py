@@ -1,7 +1,8 @@
 """``make demo`` end to end: the command it runs, as a subprocess, in bounded time.
 
 The first test runs the demo as ``make demo`` does and checks the summary it
-prints and that it leaves no process behind. The second runs it with
+prints (both clusters' chains, the workload certificates istiod signed, the
+cross-cluster mTLS handshake) and that it leaves no process behind. The second runs it with
 ``--stay``, uses the printed kubeconfig and emulator endpoint as a user
 would (kubectl apply of an own Certificate), then stops it with Ctrl-C.
 """
@@ -49,19 +50,34 @@ def _processes_under(workdir: Path) -> list[str]:
 
 def _check_summary(out: str) -> None:
     assert "=== Summary" in out, out
-    assert "Secret istio-system/cacerts (kubernetes.io/tls): keys ca.crt, tls.crt, tls.key" in out
-    assert "subject   CN=Istio intermediate CA cluster1,O=Istio" in out
+    summary = out[out.index("=== Summary") :]
+    for cluster in ("cluster1", "cluster2"):
+        part = summary[summary.index(f"{cluster}:") :]
+        assert "Secret istio-system/cacerts (kubernetes.io/tls): keys ca.crt, tls.crt, tls.key" in (
+            part
+        )
+        assert f"subject   CN=Istio intermediate CA {cluster},O=Istio" in part
+        # the workload certificate istiod signed with this cluster's intermediate
+        assert f"URI SAN   spiffe://cluster.local/ns/app-{cluster}/sa/workload" in part
+        assert f"issuer    CN=Istio intermediate CA {cluster},O=Istio" in part
     assert "subject   CN=Emulator Subordinate CA,O=Emulator" in out
     assert "issuer    CN=Emulator Root CA,O=Emulator" in out
     assert "EC secp256r1; CA, pathlen 0" in out
     assert "EC secp256r1; CA, pathlen 1" in out
     assert re.search(r"validity  \d{4}-\d\d-\d\d \d\d:\d\d UTC -> \d{4}-\d\d-\d\d", out)
-    assert re.search(r"CertificateRequest istio-system/cacerts-\d+: Ready \(Issued\)", out)
+    assert (
+        len(re.findall(r"CertificateRequest istio-system/cacerts-\d+: Ready \(Issued\)", out)) == 2
+    )
     assert f"template         {PATHLEN0}  (from the controller's log)" in out
     assert "SubordinateCACertificate_PathLen0/V1  (derived from the issued certificate)" in out
-    assert re.search(
+    assert out.count("chain check      leaf -> cluster intermediate -> subordinate CA -> root") == 2
+    assert "cluster1 (server) <-> cluster2 (client): TLSv1.3, both certificates verified" in out
+    assert "the server saw the client as spiffe://cluster.local/ns/app-cluster2/sa/workload" in out
+    assert "the client saw the server as spiffe://cluster.local/ns/app-cluster1/sa/workload" in out
+    issued = re.findall(
         r"IssueCertificate OK by arn:aws:sts::123456789012:assumed-role/issuer-irsa/", out
     )
+    assert len(issued) == 2
     assert re.search(r"  total\s+\d+\.\d s", out)
     assert "AWSPCAClusterIssuer pca-cluster-irsa: Ready=True (Verified)" in out  # progress
 
