@@ -30,5 +30,5 @@ def test_response_yields_every_chain_entry_and_skips_unknown_fields() -> None:
 
 @pytest.mark.parametrize("raw", [b"\x0a\x05abc", b"\x0a", b"\x0b\x00", b"\x0a\xff"])
 def test_malformed_responses_are_refused(raw: bytes) -> None:
-    with pytest.raises(ValueError, match="truncated|unsupported|varint"):
+    with pytest.raises(ValueError, match=r"truncated|unsupported|varint"):
         decode_response(raw)
