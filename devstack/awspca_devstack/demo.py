@@ -157,13 +157,18 @@ class Cluster:
 
 
 def start_clusters(workdir: Path, stack: ExitStack) -> list[Cluster]:
-    """Both control planes at once: most of their start-up is waiting on kube-apiserver."""
+    """Both control planes at once: most of their start-up is waiting on kube-apiserver.
+
+    Each child process dies with the *thread* that started it (PR_SET_PDEATHSIG),
+    so the pool's threads live until the control planes are stopped.
+    """
     clusters = [Cluster(n, ControlPlane(workdir, n)) for n in CLUSTERS]
+    pool = ThreadPoolExecutor(len(clusters), thread_name_prefix="control-plane")
+    stack.callback(pool.shutdown)  # runs after the stops registered below
     for c in clusters:
         stack.callback(c.cp.stop)
-    with ThreadPoolExecutor(len(clusters)) as pool:
-        for f in [pool.submit(c.cp.start) for c in clusters]:
-            f.result()
+    for f in [pool.submit(c.cp.start) for c in clusters]:
+        f.result()
     return clusters
 
 

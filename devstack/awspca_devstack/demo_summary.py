@@ -168,7 +168,9 @@ class Summary:
             lines += c.lines()
         lines.append("mTLS between the clusters' workloads (TLS 1.3, each trusting only ca.crt):")
         lines += [f"  {m}" for m in self.mtls]
-        lines.append("  (the emulator's call log records callers and results, not templates)")
+        lines.append(
+            "AWS Private CA (the emulator's call log: callers and results, not templates):"
+        )
         for call in self.issue_calls:
             lines.append(
                 f"  emulator call log: IssueCertificate {call.get('result')} "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -91,14 +92,17 @@ class Istiod:
         for key, value in data.items():
             (target / key).write_bytes(value)
             (target / key).chmod(0o600)
-        tmp = self.ca_dir / "..data_tmp"
+        data_link, tmp = self.ca_dir / "..data", self.ca_dir / "..data_tmp"
+        previous = os.readlink(data_link) if data_link.is_symlink() else None
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(stamp)
-        tmp.replace(self.ca_dir / "..data")  # the one atomic switch istiod's watcher sees
+        tmp.replace(data_link)  # the one atomic switch istiod's watcher sees
         for key in data:
             link = self.ca_dir / key
             if not link.is_symlink():
                 link.symlink_to(f"..data/{key}")
+        if previous is not None:
+            shutil.rmtree(self.ca_dir / previous, ignore_errors=True)
         return data
 
     # --- the process ------------------------------------------------------------
