@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml emulator/pyproject.toml devstack/pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: test venv tools lock image image-test lint typecheck unit integration e2e demo up clean manifests
+.PHONY: test venv tools lock image image-test lint typecheck unit integration e2e soak demo up clean manifests
 
 test: venv tools lint typecheck
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests
@@ -55,6 +55,12 @@ integration: venv tools
 
 e2e: venv tools
 	$(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/e2e
+
+# The fault matrix (tests/faults, also part of make test) at soak scale:
+# SOAK_SCALE times the requests, storms and outages; see README "Reliability".
+SOAK_SCALE ?= 5
+soak: venv tools
+	AWSPCA_SOAK_SCALE=$(SOAK_SCALE) $(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/faults
 
 # The chart's copy of the CRDs, manifests/install.yaml (the chart rendered with
 # its defaults) and the chart README's values table; tests check all are in sync.

@@ -107,6 +107,10 @@ class IssuerProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not healthy:\n{self.proc.tail(60)}")
 
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.alive()
+
     def stop(self) -> int | None:
         return self.proc.stop() if self.proc else None
 
