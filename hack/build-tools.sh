@@ -34,6 +34,17 @@ run_build() {
     log "$name $version: cached in $dest"
     return 0
   fi
+  # One build of a component at a time, even across concurrent runs of this
+  # script (two checkouts, a test and a demo): the second waits, then finds it built.
+  exec {lock}>"$dest.lock"
+  if ! flock -n "$lock"; then
+    log "$name $version: another run is building it; waiting"
+    flock "$lock"
+  fi
+  if [ -f "$dest/.built" ]; then
+    log "$name $version: built by another run in $dest"
+    return 0
+  fi
   tmp="$dest.partial"
   rm -rf "$tmp"; mkdir -p "$tmp/bin" "$tmp/src"
   start=$(date +%s)
