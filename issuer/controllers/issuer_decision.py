@@ -22,6 +22,10 @@ REASON_CA_NOT_ACTIVE = "CANotActive"
 REASON_CA_UNREACHABLE = "CAUnreachable"
 REASON_ISSUER_ERROR = "IssuerError"
 REASON_NOT_CHECKED = "NotChecked"
+REASON_AMBIENT_DISABLED = "AmbientCredentialsDisabled"
+
+# Upstream v1.12's message, word for word: tools (and upstream's e2e suite) compare it.
+AMBIENT_DISALLOWED_MESSAGE = "empty credentials; perhaps you meant to enable ambient credentials?"
 
 CA_ACTIVE = "ACTIVE"
 
@@ -68,6 +72,8 @@ def decide_issuer_health(
         return "False", REASON_INVALID_SPEC, "invalid spec: " + "; ".join(problems)
     if error is not None:
         if isinstance(error, IssuerError):
+            if error.reason == REASON_AMBIENT_DISABLED:
+                return "False", REASON_AMBIENT_DISABLED, AMBIENT_DISALLOWED_MESSAGE
             if error.reason == REASON_CREDENTIALS:
                 return (
                     "False",

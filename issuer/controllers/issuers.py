@@ -30,7 +30,11 @@ from issuer.api.issuer import (
     validate_issuer_spec,
 )
 from issuer.config import Config
-from issuer.controllers.issuer_decision import decide_issuer_health
+from issuer.controllers.issuer_decision import (
+    AMBIENT_DISALLOWED_MESSAGE,
+    REASON_AMBIENT_DISABLED,
+    decide_issuer_health,
+)
 from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issuer_key
 from issuer.errors import IssuerControllerError, IssuerError
 from issuer.kube.client import ApiError, KubeClient
@@ -44,13 +48,6 @@ from issuer.signer.pca import CAInfo, PCAClients
 log = logging.getLogger(__name__)
 
 PLURALS = {"AWSPCAIssuer": "awspcaissuers", CLUSTER_ISSUER_KIND: "awspcaclusterissuers"}
-
-# Upstream v1.12's text, then what to do about it.
-AMBIENT_DISALLOWED = (
-    "empty credentials; perhaps you meant to enable ambient credentials? (give the issuer "
-    "a secretRef.name or a serviceAccountRef, or start the controller with {flag})"
-)
-REASON_AMBIENT_DISALLOWED = "AmbientCredentialsDisabled"
 
 
 def issuer_path(kind: str, namespace: str, name: str) -> str:
@@ -140,9 +137,16 @@ class IssuerReconciler:
             issuer_ambient=self.config.issuer_ambient_credentials,
         )
         if refusal is not None:
-            raise IssuerError(
-                AMBIENT_DISALLOWED.format(flag=refusal), reason=REASON_AMBIENT_DISALLOWED
+            # The condition keeps upstream's exact words; the way out goes to the log.
+            log.warning(
+                "issuer has no credentials and may not use the controller's own",
+                extra={
+                    "issuer": view.key,
+                    "kind": view.kind,
+                    "fix": f"set secretRef.name or serviceAccountRef, or run with {refusal}",
+                },
             )
+            raise IssuerError(AMBIENT_DISALLOWED_MESSAGE, reason=REASON_AMBIENT_DISABLED)
         return CredentialSpec(await self._static_keys(view), view.role or None, region)
 
     async def reconcile(self, key: str) -> Result:
@@ -185,7 +189,7 @@ class IssuerReconciler:
         self.registry.set_not_ready(key, reason, message)
         if error is not None and not isinstance(error, IssuerError):
             self.clients.forget(key)
-        if problems or (error is not None and error.reason == REASON_AMBIENT_DISALLOWED):
+        if problems or (error is not None and error.reason == REASON_AMBIENT_DISABLED):
             return DONE  # only a spec (or flag) change can fix it; that change re-queues us
         return Result(backoff=True)
 

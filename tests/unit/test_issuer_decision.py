@@ -82,6 +82,16 @@ CASES: list[
         ["assume arn:aws:iam::111122223333:role/r"],
     ),
     (
+        "ambient credentials disabled: upstream's exact words",
+        PLAIN,
+        [],
+        None,
+        IssuerError("x", reason="AmbientCredentialsDisabled"),
+        "False",
+        "AmbientCredentialsDisabled",
+        ["empty credentials; perhaps you meant to enable ambient credentials?"],
+    ),
+    (
         "service account token refused",
         WITH_SA,
         [],
@@ -175,3 +185,13 @@ def test_decide_issuer_health(
     assert got[:2] == (status, reason), case
     for fragment in fragments:
         assert fragment in got[2], (case, got[2])
+
+
+def test_ambient_refusal_is_upstreams_message_word_for_word() -> None:
+    """Upstream's e2e suite compares the Ready message with ==; nothing may be appended."""
+    error = IssuerError("anything", reason="AmbientCredentialsDisabled")
+    assert decide_issuer_health(PLAIN, problems=[], ca_status=None, error=error) == (
+        "False",
+        "AmbientCredentialsDisabled",
+        "empty credentials; perhaps you meant to enable ambient credentials?",
+    )
