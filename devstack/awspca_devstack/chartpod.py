@@ -17,7 +17,9 @@ Images are built by hack/image.sh; ``podman()`` uses its containers.conf.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import json
 import os
 import shutil
 import socket
@@ -30,13 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from awspca_emulator import EmulatorConfig
+from awspca_emulator.config import RoleConfig
+
 from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.stack import IRSA_ROLE, emulator_config
 from awspca_devstack.tools import HACK
 
 IMAGE_SCRIPT = HACK / "image.sh"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 IRSA_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 NOT_HERE = 3  # hack/image.sh's exit code for "cannot build images on this machine"
+IDENTITY_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 
 
 class CannotBuildHere(RuntimeError):
@@ -125,6 +132,35 @@ class PodSpec:
                 m["mountPath"] for m in c.get("volumeMounts") or [] if m["name"] in empty_dirs
             ],
         )
+
+
+def install_identity(cp: ControlPlane, objs: list[dict[str, Any]], spec: PodSpec) -> None:
+    """The chart's namespace, ServiceAccount and RBAC, as helm would install them."""
+    cp.ensure_namespace(spec.namespace)
+    items = [o for o in objs if o["kind"] in IDENTITY_KINDS]
+    doc = {"apiVersion": "v1", "kind": "List", "items": items}
+    cp.kubectl("apply", "-f", "-", input_text=json.dumps(doc))
+
+
+def irsa_emulator_config(cp: ControlPlane, spec: PodSpec) -> EmulatorConfig:
+    """The stack's emulator settings, with IRSA_ROLE trusting the chart's ServiceAccount."""
+    cfg = emulator_config(cp)
+    role = IRSA_ROLE.rpartition("/")[2]
+    subject = f"system:serviceaccount:{spec.namespace}:{spec.service_account}"
+    roles = [
+        RoleConfig(name=role, trusted_subjects=[subject]) if r.name == role else r
+        for r in cfg.roles
+    ]
+    return dataclasses.replace(cfg, roles=roles)
+
+
+def emulator_env(url: str) -> dict[str, str]:
+    """AWS_* for the pod: every AWS call goes to the emulator, never to instance metadata."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def _write_dir(d: Path, files: dict[str, str]) -> Path:

@@ -21,11 +21,19 @@ from typing import Any
 
 import pytest
 from awspca_devstack import ControlPlane, KubeClient
-from awspca_devstack.chartpod import CannotBuildHere, ChartPod, PodSpec, build_image, run_once
+from awspca_devstack.chartpod import (
+    CannotBuildHere,
+    ChartPod,
+    PodSpec,
+    build_image,
+    emulator_env,
+    install_identity,
+    irsa_emulator_config,
+    run_once,
+)
 from awspca_devstack.csrs import make_csr
-from awspca_devstack.stack import IRSA_ROLE, emulator_config
+from awspca_devstack.stack import IRSA_ROLE
 from awspca_emulator import AdminClient, run_in_thread
-from awspca_emulator.config import RoleConfig
 
 from tests import flows
 from tests.e2e.test_chart_render import render
@@ -66,29 +74,9 @@ def stack(workdir: Path, spec: PodSpec, image: str) -> Iterator[Stack]:
     cp.start()
     emulator = None
     try:
-        cp.ensure_namespace(spec.namespace)
-        rbac = [
-            o
-            for o in render()
-            if o["kind"]
-            in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
-        ]
-        cp.kubectl(
-            "apply",
-            "-f",
-            "-",
-            input_text=json.dumps({"kind": "List", "apiVersion": "v1", "items": rbac}),
-        )
-        cfg = emulator_config(cp)
-        subject = f"system:serviceaccount:{spec.namespace}:{spec.service_account}"
-        irsa_name = IRSA_ROLE.rpartition("/")[2]
-        cfg = dataclasses.replace(
-            cfg,
-            roles=[
-                RoleConfig(name=irsa_name, trusted_subjects=[subject]) if r.name == irsa_name else r
-                for r in cfg.roles
-            ],
-        )
+        objs = render()
+        install_identity(cp, objs, spec)
+        cfg = irsa_emulator_config(cp, spec)
         emulator = run_in_thread(cfg)
         ca = AdminClient(emulator.url).bootstrap(key_algorithm="EC_prime256v1")
         yield Stack(cp, cp.admin, emulator, ca)
@@ -96,14 +84,6 @@ def stack(workdir: Path, spec: PodSpec, image: str) -> Iterator[Stack]:
         if emulator is not None:
             emulator.stop()
         cp.stop()
-
-
-def _aws_env(stack: Stack) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": stack.emulator.url,
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 def _locked() -> dict[str, str]:
@@ -166,7 +146,14 @@ def test_the_chart_pod_issues_answers_probes_and_stops_within_its_grace_period(
     assert spec.no_new_privileges
     assert "--leader-elect" in spec.args
     assert set(spec.ports) == {"http", "health"}
-    pod = ChartPod(stack.cp, image, spec, name="e2e", aws_env=_aws_env(stack), irsa_role=IRSA_ROLE)
+    pod = ChartPod(
+        stack.cp,
+        image,
+        spec,
+        name="e2e",
+        aws_env=emulator_env(stack.emulator.url),
+        irsa_role=IRSA_ROLE,
+    )
     pod.start()
     try:
         pod.wait_probe("/healthz")
