@@ -65,7 +65,7 @@ soak: venv tools
 # The chart's copy of the CRDs, manifests/install.yaml (the chart rendered with
 # its defaults) and the chart README's values table; tests check all are in sync.
 manifests: venv tools
-	cp manifests/crds/*.yaml charts/aws-privateca-issuer/crds/
+	cp manifests/crds/*.yaml charts/aws-privateca-issuer/files/crds/
 	$(PY) -m tests.e2e.test_chart_render
 	$(PY) -m tests.unit.test_chart_docs
 

@@ -30,6 +30,7 @@ from awspca_emulator import AdminClient, EmulatorConfig, OidcIssuerConfig, RoleC
 from tests import flows
 from tests.e2e.test_chart_render import (
     CHART,
+    CRD_NAMES,
     INSTALL_NAMESPACE,
     INSTALL_YAML,
     UPSTREAM_VALUES,
@@ -187,31 +188,39 @@ def test_helm_install_objects_are_accepted(cp: ControlPlane, release: str) -> No
     assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == IRSA_ROLE
 
 
-def _chart_process(cp: ControlPlane, release: str, emulator: Any, workdir: Path) -> IssuerProcess:
-    """python -m issuer with the Deployment's args and env, as the chart's ServiceAccount, with IRSA."""
-    dep = cp.admin.get(f"/apis/apps/v1/namespaces/{release}/deployments/{RELEASE}")
-    c = dep["spec"]["template"]["spec"]["containers"][0]
+def chart_process(
+    cp: ControlPlane,
+    namespace: str,
+    deployment: str,
+    emulator: Any,
+    workdir: Path,
+    name: str = "chart-sa-issuer",
+) -> IssuerProcess:
+    """python -m issuer with the Deployment's args and env, as its ServiceAccount, with IRSA.
+
+    Pods never run here; this is what the kubelet and EKS's pod identity webhook
+    would give the container: the args and env of the stored Deployment, an API
+    token of its ServiceAccount, and a web identity token for the role named in
+    the ServiceAccount's annotation.
+    """
+    dep = cp.admin.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}")
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    sa_name = pod["serviceAccountName"]
     args = tuple(
         a for a in c["args"] if not a.startswith(("--metrics-bind-address", "--health-probe-bind"))
     )
     env = {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}
-    # What EKS's pod identity webhook does for a ServiceAccount with the role annotation.
-    sa = cp.admin.get(f"/api/v1/namespaces/{release}/serviceaccounts/{SA}")
-    token_file = workdir / "chart-sa-irsa.token"
-    token_file.write_text(cp.service_account_token(release, SA, ("sts.amazonaws.com",)))
+    sa = cp.admin.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{sa_name}")
+    token_file = workdir / f"{name}-irsa.token"
+    token_file.write_text(cp.service_account_token(namespace, sa_name, ("sts.amazonaws.com",)))
     token_file.chmod(0o600)
     env["AWS_ROLE_ARN"] = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
     env["AWS_WEB_IDENTITY_TOKEN_FILE"] = str(token_file)
-    # The pod's own API token: a TokenRequest for the API server's audience.
-    api_token = cp.service_account_token(release, SA, (cp.issuer_url,))
-    kubeconfig = cp.write_kubeconfig_for_token(api_token, "chart-sa")
+    api_token = cp.service_account_token(namespace, sa_name, (cp.issuer_url,))
+    kubeconfig = cp.write_kubeconfig_for_token(api_token, name)
     return IssuerProcess(
-        cp,
-        aws_endpoint=emulator.url,
-        name="chart-sa-issuer",
-        args=args,
-        env=env,
-        kubeconfig=kubeconfig,
+        cp, aws_endpoint=emulator.url, name=name, args=args, env=env, kubeconfig=kubeconfig
     )
 
 
@@ -233,7 +242,7 @@ def test_controller_as_chart_service_account_issues_end_to_end(
     flows.create_issuer(
         kube, "AWSPCAClusterIssuer", "pca-secret", arn=arn, secret_ref={"name": "aws-creds"}
     )
-    proc = _chart_process(cp, release, emulator, workdir).start()
+    proc = chart_process(cp, release, RELEASE, emulator, workdir).start()
     try:
         flows.wait_issuer_ready(kube, "AWSPCAIssuer", "pca", TEAM_NS)
         flows.wait_issuer_ready(kube, "AWSPCAClusterIssuer", "pca-irsa")
@@ -280,6 +289,7 @@ ALLOWED = [
     ("list", "certificaterequests.cert-manager.io", "-A"),
     ("watch", "certificaterequests.cert-manager.io", "-A"),
     ("patch", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
+    ("update", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
     ("patch", "certificaterequests.cert-manager.io", "--subresource=status", "-n", TEAM_NS),
     ("watch", "awspcaissuers.awspca.cert-manager.io", "-A"),
     ("list", "awspcaclusterissuers.awspca.cert-manager.io"),
@@ -292,6 +302,8 @@ ALLOWED = [
     ("get", f"leases.coordination.k8s.io/{LEASE}", "-n", NS),
     ("update", f"leases.coordination.k8s.io/{LEASE}", "-n", NS),
     ("get", "/readyz"),
+    # spec.serviceAccountRef naming the controller's own ServiceAccount (as the Go chart grants)
+    ("create", f"serviceaccounts/{SA}", "--subresource=token", "-n", NS),
 ]
 
 DENIED = [
@@ -303,7 +315,7 @@ DENIED = [
     ("update", "secrets", "-n", TEAM_NS),
     ("delete", "secrets", "-n", TEAM_NS),
     ("create", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
-    ("update", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
+    ("update", "certificaterequests.cert-manager.io", "--subresource=status", "-n", TEAM_NS),
     ("delete", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
     ("patch", "awspcaissuers.awspca.cert-manager.io", "-n", TEAM_NS),
     ("delete", "awspcaclusterissuers.awspca.cert-manager.io"),
@@ -316,7 +328,9 @@ DENIED = [
     ("get", "pods", "-n", NS),
     ("create", "pods", "-n", NS),
     ("create", "pods", "--subresource=exec", "-n", NS),
-    ("create", "serviceaccounts", "--subresource=token", "-n", NS),
+    ("create", "serviceaccounts/other", "--subresource=token", "-n", NS),
+    ("create", f"serviceaccounts/{SA}", "--subresource=token", "-n", TEAM_NS),
+    ("create", "serviceaccounts", "-n", NS),
     ("approve", "signers.cert-manager.io"),
     ("*", "*", "-A"),
 ]
@@ -397,7 +411,11 @@ def test_helm_uninstall_removes_everything_but_crds_and_issuers(
     manifest = chart_helm(cp, "get", "manifest", RELEASE, "-n", release).stdout
     chart_helm(cp, "uninstall", RELEASE, "-n", release, "--wait", "--timeout", "60s")
     res = cp.kubectl("get", "-f", "-", "-o", "name", input_text=manifest, check=False)
-    assert res.stdout.strip() == "", f"left behind after uninstall: {res.stdout}"
+    left = set(res.stdout.split())
+    # The CRDs stay (crds.keep); whether this release managed them or found them
+    # installed before it (the harness does) and left them alone.
+    crds = {f"customresourcedefinition.apiextensions.k8s.io/{n}" for n in CRD_NAMES}
+    assert left <= crds, f"left behind after uninstall: {left - crds}"
     for crd in (
         "awspcaissuers.awspca.cert-manager.io",
         "awspcaclusterissuers.awspca.cert-manager.io",
@@ -478,3 +496,22 @@ def test_pod_passes_the_restricted_pod_security_standard(cp: ControlPlane) -> No
     refused = _dry_run_pod(cp, ns, ("securityContext.allowPrivilegeEscalation=true",))
     assert refused is not None
     assert "restricted" in str(refused)
+
+
+def test_readme_example_grants_tokens_of_one_more_service_account(
+    cp: ControlPlane, release: str
+) -> None:
+    """The chart README's Role for another ServiceAccount's tokens works, and for that one only."""
+    readme = (CHART / "README.md").read_text()
+    block = readme.split("<!-- BEGIN TOKEN RBAC EXAMPLE")[1].split("<!-- END TOKEN RBAC EXAMPLE")[0]
+    manifest = block.split("```yaml")[1].split("```")[0]
+    # The README's release namespace is the default one; this test's release lives in NS.
+    manifest = manifest.replace("namespace: aws-privateca-issuer", f"namespace: {NS}")
+    cp.ensure_namespace(TEAM_NS)
+    assert not _can_i(
+        cp, "create", "serviceaccounts/pca-signer", "--subresource=token", "-n", TEAM_NS
+    )
+    cp.kubectl("apply", "-f", "-", input_text=manifest)
+    assert _can_i(cp, "create", "serviceaccounts/pca-signer", "--subresource=token", "-n", TEAM_NS)
+    assert not _can_i(cp, "create", "serviceaccounts/other", "--subresource=token", "-n", TEAM_NS)
+    cp.kubectl("delete", "-f", "-", input_text=manifest)

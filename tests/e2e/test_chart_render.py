@@ -1,7 +1,9 @@
 """The Helm chart rendered by the real helm: lint, defaults, upstream values, schema, RBAC, install.yaml.
 
 Uses the pinned helm binary (hack/versions.env); no cluster and no chart
-repository is involved. ``python -m tests.e2e.test_chart_render`` rewrites
+repository is involved. The Go issuer's chart (v1.12.0, from its module
+source) is rendered beside ours with the same values: flags and the
+Deployment's fields must come out as it renders them. ``python -m tests.e2e.test_chart_render`` rewrites
 manifests/install.yaml (``make manifests``).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,10 +24,12 @@ import yaml
 from awspca_devstack import tools
 
 from issuer.cli import parse_config
+from tests.unit.test_chart_docs import UPSTREAM_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "aws-privateca-issuer"
 UPSTREAM_VALUES = CHART / "ci" / "upstream-values.yaml"
+CRD_NAMES = {"awspcaissuers.awspca.cert-manager.io", "awspcaclusterissuers.awspca.cert-manager.io"}
 INSTALL_YAML = ROOT / "manifests" / "install.yaml"
 INSTALL_NAMESPACE = "aws-privateca-issuer"
 RELEASE = "aws-privateca-issuer"
@@ -66,14 +71,20 @@ def helm(
     return res
 
 
+def upstream_chart() -> Path:
+    """The Go issuer's chart, v1.12.0, as its module source ships it."""
+    return tools.upstream_module_dir() / "charts" / "aws-pca-issuer"
+
+
 def template_args(
     values: Sequence[Path] = (),
     sets: Sequence[str] = (),
     *,
     namespace: str = INSTALL_NAMESPACE,
     release: str = RELEASE,
+    chart: Path = CHART,
 ) -> list[str]:
-    argv = ["template", release, str(CHART), "--namespace", namespace]
+    argv = ["template", release, str(chart), "--namespace", namespace]
     for v in values:
         argv += ["--values", str(v)]
     for s in sets:
@@ -88,9 +99,11 @@ def render(
     *,
     namespace: str = INSTALL_NAMESPACE,
     release: str = RELEASE,
+    chart: Path = CHART,
 ) -> list[Obj]:
     """The chart's objects for these values (``sets``: ``k=v`` or ``--set-json k=v``)."""
-    out = helm(*template_args(values, sets, namespace=namespace, release=release)).stdout
+    argv = template_args(values, sets, namespace=namespace, release=release, chart=chart)
+    out = helm(*argv).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -154,9 +167,13 @@ def test_defaults_render_the_expected_objects() -> None:
             "ClusterRole",
             "ClusterRoleBinding",
             "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "CustomResourceDefinition",
             "Deployment",
             "PodDisruptionBudget",
             "Role",
+            "Role",
+            "RoleBinding",
             "RoleBinding",
             "Service",
             "ServiceAccount",
@@ -165,7 +182,7 @@ def test_defaults_render_the_expected_objects() -> None:
     names = {o["metadata"]["name"] for o in objs if o["kind"] in ("Deployment", "ServiceAccount")}
     assert names == {RELEASE}  # same object and ServiceAccount names as the Go chart
     for o in objs:
-        if o["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+        if o["kind"] not in ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"):
             assert o["metadata"]["namespace"] == INSTALL_NAMESPACE
 
 
@@ -270,10 +287,13 @@ def test_upstream_values_file_keeps_its_meaning() -> None:
     assert dep["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "pca"  # nameOverride
     assert "replicas" not in dep["spec"]  # autoscaling.enabled owns the replica count
     assert dep["spec"]["revisionHistoryLimit"] == 3
-    assert c["image"] == f"{up['image']['repository']}@{up['image']['digest']}"
+    assert c["image"] == f"{up['image']['repository']}:{up['image']['tag']}"
     assert c["imagePullPolicy"] == "Always"
-    assert "--disable-approved-check" in c["args"]
-    assert "--disable-client-side-rate-limiting" in c["args"]
+    assert dep["metadata"]["annotations"] == up["deploymentAnnotations"]
+    assert "-disable-approved-check" in c["args"]  # the Go chart's spelling
+    assert "-disable-client-side-rate-limiting" in c["args"]
+    assert "--cluster-issuer-ambient-credentials=false" in c["args"]
+    assert "--issuer-ambient-credentials=true" in c["args"]
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
     assert pod["serviceAccountName"] == "pca-issuer-sa"
     assert pod["priorityClassName"] == "system-cluster-critical"
@@ -415,14 +435,26 @@ def test_rbac_is_least_privilege(values: tuple[Path, ...]) -> None:
         if "events" in r["resources"]:
             assert r["verbs"] == ["create"]
         if any(res.startswith(("certificaterequests", "awspca")) for res in r["resources"]):
-            assert not {"create", "update", "delete", "deletecollection"} & set(r["verbs"]), r
+            assert not {"create", "delete", "deletecollection"} & set(r["verbs"]), r
+        if "update" in r["verbs"] and "leases" not in r["resources"]:
+            # the Go chart's verb for the certificate-ARN annotation
+            assert r["resources"] == ["certificaterequests"], r
     role_resources = {res for r in _rules(objs, "Role") for res in r["resources"]}
-    assert role_resources == {"leases"}
+    assert role_resources == {"leases", "serviceaccounts/token"}
+    (token,) = [r for r in _rules(objs, "Role") if r["resources"] == ["serviceaccounts/token"]]
+    sa = one(objs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"]
+    assert token == {
+        "apiGroups": [""],
+        "resources": ["serviceaccounts/token"],
+        "resourceNames": [sa],  # its own ServiceAccount only, as the Go chart grants
+        "verbs": ["create"],
+    }
     cluster_resources = {res for r in _rules(objs, "ClusterRole") for res in r["resources"]}
     assert "leases" not in cluster_resources
     assert "configmaps" not in cluster_resources
     for role in by_kind(objs, "Role"):
         named = [r for r in role["rules"] if set(r["verbs"]) & {"get", "update"}]
+        assert named or role["metadata"]["name"].endswith("-tokenrequest")
         assert all(r.get("resourceNames") == ["b858308c.awspca.cert-manager.io"] for r in named)
 
 
@@ -467,3 +499,185 @@ def test_alerts_and_dashboard_ship_behind_values(tmp_path: Path) -> None:
     assert dashboards[0]["metadata"]["labels"]["grafana_dashboard"] == "1"
     shipped_json = json.loads((ROOT / "monitoring" / "grafana-dashboard.json").read_text())
     assert json.loads(dashboards[0]["data"]["aws-privateca-issuer.json"]) == shipped_json
+
+
+# --- the Go chart v1.12.0, rendered beside ours --------------------------------------------------
+
+
+def _flag_name(arg: str) -> str:
+    return arg.lstrip("-").split("=", 1)[0]
+
+
+def test_every_key_of_the_go_chart_is_known() -> None:
+    """UPSTREAM_KEYS covers every value the Go chart's values.yaml sets and its templates read."""
+    chart = upstream_chart()
+    assert yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == "aws-privateca-issuer"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+
+    groups = {"image", "serviceAccount", "rbac", "service", "autoscaling", "approverRole"}
+    groups.add("serviceMonitor")  # maps of values; every other map is passed through as is
+
+    def leaves(node: dict[str, Any], prefix: str = "") -> set[str]:
+        out: set[str] = set()
+        for k, v in node.items():
+            out |= leaves(v, prefix + k + ".") if prefix + k in groups else {prefix + k}
+        return out
+
+    read: set[str] = set()
+    for tpl in (chart / "templates").glob("*"):
+        read |= set(re.findall(r"\.Values((?:\.[A-Za-z0-9_]+)+)", tpl.read_text()))
+    read_keys = {r.lstrip(".") for r in read}
+    assert leaves(values) - set(UPSTREAM_KEYS) == set()
+    assert read_keys - set(UPSTREAM_KEYS) == set()
+    assert set(UPSTREAM_KEYS) - leaves(values) - read_keys == set()
+
+
+_SWITCHES = (
+    "disableApprovedCheck",
+    "disableClientSideRateLimiting",
+    "disableClusterIssuerAmbientCredentials",
+    "enableIssuerAmbientCredentials",
+)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no-values", "upstream-values", *_SWITCHES, "replicaCount-1"],
+)
+def test_flags_render_exactly_as_the_go_chart_renders_them(case: str, tmp_path: Path) -> None:
+    """Same values file into both charts: the Go chart's args, in its order and spelling,
+    open our container's args; what follows is ours and never repeats one of its flags."""
+    values: list[Path] = []
+    if case == "upstream-values":
+        values = [UPSTREAM_VALUES]
+    elif case != "no-values":
+        f = tmp_path / "values.yaml"
+        f.write_text(
+            yaml.safe_dump({"replicaCount": 1} if case == "replicaCount-1" else {case: True})
+        )
+        values = [f]
+    theirs = container(render(values=values, chart=upstream_chart()))["args"]
+    ours = container(render(values=values))["args"]
+    assert ours[: len(theirs)] == theirs
+    assert not {_flag_name(a) for a in ours[len(theirs) :]} & {_flag_name(a) for a in theirs}
+    if case in _SWITCHES:
+        assert len(theirs) == 2, theirs  # --leader-elect and the switch's own flag
+
+
+#: Deployment fields the Go chart renders from values; ours must render them the same.
+_SAME_FIELDS = (
+    ("metadata", "name"),
+    ("metadata", "annotations"),
+    ("spec", "revisionHistoryLimit"),
+    ("spec", "selector"),
+    ("spec", "template", "metadata", "annotations"),
+    ("spec", "template", "spec", "serviceAccountName"),
+    ("spec", "template", "spec", "imagePullSecrets"),
+    ("spec", "template", "spec", "priorityClassName"),
+    ("spec", "template", "spec", "nodeSelector"),
+    ("spec", "template", "spec", "tolerations"),
+    ("spec", "template", "spec", "affinity"),
+    ("spec", "template", "spec", "topologySpreadConstraints"),
+)
+
+
+def _dig(obj: Obj, path: tuple[str, ...]) -> Any:
+    node: Any = obj
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def test_upstream_values_render_the_go_charts_objects_and_fields() -> None:
+    theirs = render(values=(UPSTREAM_VALUES,), chart=upstream_chart(), namespace="pki")
+    ours = render(values=(UPSTREAM_VALUES,), namespace="pki")
+    names = {(o["kind"], o["metadata"]["name"]) for o in ours}
+    missing = {(o["kind"], o["metadata"]["name"]) for o in theirs} - names
+    assert missing == set(), "objects of the Go chart this chart does not create"
+    dep_theirs, dep_ours = one(theirs, "Deployment"), one(ours, "Deployment")
+    for path in _SAME_FIELDS:
+        assert _dig(dep_ours, path) == _dig(dep_theirs, path), path
+    labels = dep_theirs["spec"]["template"]["metadata"]["labels"]
+    assert labels.items() <= dep_ours["spec"]["template"]["metadata"]["labels"].items()
+    c_theirs, c_ours = container(theirs), container(ours)
+    for field in ("image", "imagePullPolicy", "env", "resources"):
+        assert c_ours[field] == c_theirs[field], field
+    assert all(m in c_ours["volumeMounts"] for m in c_theirs["volumeMounts"])
+    pod_theirs = dep_theirs["spec"]["template"]["spec"]
+    pod_ours = dep_ours["spec"]["template"]["spec"]
+    assert all(v in pod_ours["volumes"] for v in pod_theirs["volumes"])
+    assert pod_ours["containers"][1:] == pod_theirs["containers"][1:]  # extraContainers
+    for kind in ("Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ServiceMonitor"):
+        assert one(ours, kind)["spec"] == one(theirs, kind)["spec"], kind
+
+
+def test_schema_accepts_the_go_charts_own_values_file() -> None:
+    """The Go chart's values.yaml, every key at its default, passes our schema; only its
+    64Mi memory limit is refused, by the memory check and not the schema."""
+    go_values = upstream_chart() / "values.yaml"
+    objs = render(values=(go_values,), sets=("resources.limits.memory=256Mi",))
+    assert one(objs, "Deployment")
+    res = helm(*template_args(values=(go_values,)), check=False)
+    assert res.returncode != 0
+    assert SCHEMA_ERROR not in res.stderr
+    assert "resources.limits.memory=64Mi is below 128Mi" in res.stderr
+
+
+# --- the memory limit ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "refused"),
+    [
+        ("64Mi", True),
+        ("100M", True),
+        ("0.1Gi", True),
+        ("--set-json resources.limits.memory=67108864", True),
+        ("127Mi", True),
+        ("128Mi", False),
+        ("134217728", False),
+        ("1Gi", False),
+        ("200M", False),
+    ],
+)
+def test_memory_limit_below_what_the_controller_needs_is_refused(limit: str, refused: bool) -> None:
+    s = limit if limit.startswith("--") else f"resources.limits.memory={limit}"
+    res = helm(*template_args(sets=(s,)), check=False)
+    assert (res.returncode != 0) is refused, res.stderr
+    if refused:
+        assert "is below 128Mi, the least this Python controller runs in" in res.stderr
+        assert "110 MiB with 100 issuers" in res.stderr  # the measured figure, not a guess
+
+
+def test_memory_request_or_no_limit_is_not_judged() -> None:
+    for sets in (
+        ("resources.requests.memory=64Mi",),
+        ("resources.limits=null",),
+        ("resources=null",),
+    ):
+        assert one(render(sets=sets), "Deployment")
+
+
+# --- CRDs as templates -----------------------------------------------------------------------
+
+
+def test_crds_are_templates_kept_on_uninstall_and_equal_to_manifests() -> None:
+    crds = by_kind(render(), "CustomResourceDefinition")
+    assert {c["metadata"]["name"] for c in crds} == CRD_NAMES
+    shipped = {
+        d["metadata"]["name"]: d
+        for f in (ROOT / "manifests" / "crds").glob("*.yaml")
+        for d in yaml.safe_load_all(f.read_text())
+        if d
+    }
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        assert crd["spec"] == shipped[name]["spec"]
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    unkept = by_kind(render(sets=("crds.keep=false",)), "CustomResourceDefinition")
+    assert len(unkept) == 2
+    assert all(
+        "helm.sh/resource-policy" not in (c["metadata"].get("annotations") or {}) for c in unkept
+    )
+    assert by_kind(render(sets=("crds.enabled=false",)), "CustomResourceDefinition") == []
