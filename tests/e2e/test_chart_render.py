@@ -564,6 +564,19 @@ def test_flags_render_exactly_as_the_go_chart_renders_them(case: str, tmp_path: 
         assert len(theirs) == 2, theirs  # --leader-elect and the switch's own flag
 
 
+def test_rendered_switches_mean_what_the_go_chart_means() -> None:
+    """Our controller parses the Go chart's spelling of each switch into the intended setting."""
+    c = container(render(values=(UPSTREAM_VALUES,)))
+    cfg = parse_config(c["args"])
+    assert cfg.disable_approved_check is True
+    assert cfg.disable_client_side_rate_limiting is True
+    assert cfg.cluster_issuer_ambient_credentials is False
+    assert cfg.issuer_ambient_credentials is True
+    cfg = parse_config(container(render())["args"])
+    assert cfg.cluster_issuer_ambient_credentials is True
+    assert cfg.issuer_ambient_credentials is False
+
+
 #: Deployment fields the Go chart renders from values; ours must render them the same.
 _SAME_FIELDS = (
     ("metadata", "name"),
