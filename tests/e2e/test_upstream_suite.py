@@ -43,7 +43,7 @@ from awspca_devstack import ControlPlane
 from awspca_devstack.certmanager import CertManager
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.stack import ACCOUNT, CONTROLLER_NS, CONTROLLER_SA, IRSA_ROLE, instead_of
-from awspca_devstack.tools import upstream_e2e_suite, upstream_module_dir
+from awspca_devstack.tools import upstream_e2e_suite
 from awspca_emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, RoleConfig
 
 from tests.e2e.godog_results import Pickle, RunReport, parse_feature, results, runs_in
@@ -95,7 +95,8 @@ class Run:
 
 
 def _features_dir() -> Path:
-    return upstream_module_dir() / "e2e" / "features"
+    """The feature files the binary runs (copied next to it at build time)."""
+    return upstream_e2e_suite()[1]
 
 
 def _plan() -> tuple[list[Run], list[Run], dict[Run, list[Pickle]]]:
