@@ -13,17 +13,27 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY constraints.txt pyproject.toml README.md ./
-COPY issuer ./issuer
 # A pip configuration and CA bundle may be passed as build secrets (hack/image.sh
-# generates them from the host's at build time); they are mounted for this step
-# only and never stored in a layer. The AWS emulator and the dev stack are
-# packages of their own, never in this wheel. Bytecode is compiled ahead of time
-# (read-only root at run time), then pip and setuptools are dropped.
+# generates them from the host's at build time); they are mounted for a step
+# only and never stored in a layer. Bytecode is compiled ahead of time: the
+# root filesystem is read-only at run time.
+# 1. The dependencies, at the locked versions: this layer changes only with
+#    constraints.txt or pyproject.toml, not with every change of the code.
+COPY constraints.txt pyproject.toml ./
 RUN --mount=type=secret,id=pip.conf,target=/run/secrets/pip.conf \
     --mount=type=secret,id=ca.crt,target=/run/secrets/ca.crt \
     export PIP_CONFIG_FILE=/run/secrets/pip.conf \
     && python -m venv /opt/venv \
+    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" > /tmp/requirements.txt \
+    && /opt/venv/bin/pip install --no-compile --constraint constraints.txt --requirement /tmp/requirements.txt \
+    && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+# 2. The package from its wheel (the AWS emulator and the dev stack are packages
+#    of their own, never in it); then pip and setuptools are dropped.
+COPY README.md ./
+COPY issuer ./issuer
+RUN --mount=type=secret,id=pip.conf,target=/run/secrets/pip.conf \
+    --mount=type=secret,id=ca.crt,target=/run/secrets/ca.crt \
+    export PIP_CONFIG_FILE=/run/secrets/pip.conf \
     && /opt/venv/bin/pip wheel --no-deps --constraint constraints.txt --wheel-dir /wheels /src \
     && /opt/venv/bin/pip install --no-compile --constraint constraints.txt /wheels/awspca_issuer-*.whl \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib \
