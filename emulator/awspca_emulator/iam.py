@@ -10,7 +10,6 @@ the caller's account.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -19,25 +18,12 @@ from aiohttp import web
 from .calllog import CallRecord
 from .errors import ApiError
 from .iam_ops import AccessKey, ManagedPolicy, User
-from .queryproto import parse_form, xml_error, xml_response
+from .queryproto import AUTH_CODES, iso8601, parse_form, xml_error, xml_response
 
 if TYPE_CHECKING:
     from .app import Emulator
 
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
-_AUTH_CODES: dict[str, tuple[str, int]] = {
-    "missing": ("MissingAuthenticationToken", 403),
-    "malformed": ("IncompleteSignature", 403),
-    "unknown_key": ("InvalidClientTokenId", 403),
-    "invalid_token": ("InvalidClientTokenId", 403),
-    "expired": ("ExpiredToken", 403),
-    "bad_signature": ("SignatureDoesNotMatch", 403),
-    "skew": ("SignatureDoesNotMatch", 403),
-}
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _policy_xml(p: ManagedPolicy) -> str:
@@ -49,8 +35,8 @@ def _policy_xml(p: ManagedPolicy) -> str:
         f"<AttachmentCount>{p.attachments}</AttachmentCount>"
         f"<PermissionsBoundaryUsageCount>{p.boundary_uses}</PermissionsBoundaryUsageCount>"
         "<IsAttachable>true</IsAttachable>"
-        f"<CreateDate>{_iso(p.created_at)}</CreateDate>"
-        f"<UpdateDate>{_iso(p.created_at)}</UpdateDate>"
+        f"<CreateDate>{iso8601(p.created_at)}</CreateDate>"
+        f"<UpdateDate>{iso8601(p.created_at)}</UpdateDate>"
         "</Policy>"
     )
 
@@ -67,7 +53,7 @@ def _user_xml(u: User) -> str:
         "<User>"
         f"<Path>{escape(u.path)}</Path><UserName>{escape(u.name)}</UserName>"
         f"<UserId>{u.user_id}</UserId><Arn>{escape(u.arn)}</Arn>"
-        f"<CreateDate>{_iso(u.created_at)}</CreateDate>{boundary}"
+        f"<CreateDate>{iso8601(u.created_at)}</CreateDate>{boundary}"
         "</User>"
     )
 
@@ -78,7 +64,7 @@ def _key_xml(k: AccessKey, *, with_secret: bool) -> str:
     return (
         f"<{tag}><UserName>{escape(k.user_name)}</UserName>"
         f"<AccessKeyId>{k.access_key_id}</AccessKeyId><Status>{k.status}</Status>{secret}"
-        f"<CreateDate>{_iso(k.created_at)}</CreateDate></{tag}>"
+        f"<CreateDate>{iso8601(k.created_at)}</CreateDate></{tag}>"
     )
 
 
@@ -101,7 +87,7 @@ async def _handle(
     action: str,
     rec: CallRecord,
 ) -> web.Response:
-    auth = emu.authenticate(request, body, service="iam", codes=_AUTH_CODES)
+    auth = emu.authenticate(request, body, service="iam", codes=AUTH_CODES)
     caller = auth.credential.identity
     rec.access_key_id, rec.caller_arn, rec.region = caller.access_key_id, caller.arn, auth.region
     acct = caller.account

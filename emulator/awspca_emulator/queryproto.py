@@ -9,12 +9,29 @@ error's code. Each service passes its own XML namespace.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from .errors import ApiError
+
+#: SigV4 failures as the query-protocol services (STS, IAM) name them.
+AUTH_CODES: dict[str, tuple[str, int]] = {
+    "missing": ("MissingAuthenticationToken", 403),
+    "malformed": ("IncompleteSignature", 403),
+    "unknown_key": ("InvalidClientTokenId", 403),
+    "invalid_token": ("InvalidClientTokenId", 403),
+    "expired": ("ExpiredToken", 403),
+    "bad_signature": ("SignatureDoesNotMatch", 403),
+    "skew": ("SignatureDoesNotMatch", 403),
+}
+
+
+def iso8601(ts: float) -> str:
+    """A timestamp as the query protocol's XML carries it."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_form(body: bytes) -> dict[str, str]:

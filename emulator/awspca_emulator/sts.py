@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -20,7 +19,7 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Credential, Identity, matches, trusts
 from .jwt_verify import TokenError
-from .queryproto import parse_form, xml_error, xml_response
+from .queryproto import AUTH_CODES, iso8601, parse_form, xml_error, xml_response
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 
-_AUTH_CODES: dict[str, tuple[str, int]] = {
-    "missing": ("MissingAuthenticationToken", 403),
-    "malformed": ("IncompleteSignature", 403),
-    "unknown_key": ("InvalidClientTokenId", 403),
-    "invalid_token": ("InvalidClientTokenId", 403),
-    "expired": ("ExpiredToken", 403),
-    "bad_signature": ("SignatureDoesNotMatch", 403),
-    "skew": ("SignatureDoesNotMatch", 403),
-}
 _TOKEN_CODES: dict[str, str] = {
     "expired": "ExpiredTokenException",
     "fetch": "IDPCommunicationError",
@@ -51,10 +41,6 @@ def error_response(err: ApiError) -> web.Response:
     return xml_error(NAMESPACE, err)
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _credentials_xml(cred: Credential) -> str:
     ident = cred.identity
     return (
@@ -62,7 +48,7 @@ def _credentials_xml(cred: Credential) -> str:
         f"<AccessKeyId>{ident.access_key_id}</AccessKeyId>"
         f"<SecretAccessKey>{escape(cred.secret)}</SecretAccessKey>"
         f"<SessionToken>{escape(cred.session_token or '')}</SessionToken>"
-        f"<Expiration>{_iso(cred.expiration or 0)}</Expiration>"
+        f"<Expiration>{iso8601(cred.expiration or 0)}</Expiration>"
         "</Credentials>"
         "<AssumedRoleUser>"
         f"<AssumedRoleId>{escape(ident.user_id)}</AssumedRoleId>"
@@ -90,7 +76,7 @@ async def _handle(
         raise ApiError("InvalidAction", f"Could not find operation {action} for version 2011-06-15")
     caller: Identity | None = None
     if action != "AssumeRoleWithWebIdentity":
-        auth = emu.authenticate(request, body, service="sts", codes=_AUTH_CODES)
+        auth = emu.authenticate(request, body, service="sts", codes=AUTH_CODES)
         caller = auth.credential.identity
         rec.access_key_id, rec.caller_arn, rec.region = (
             caller.access_key_id,
