@@ -214,9 +214,10 @@ class RamService:
     def invitations_for(
         self, account: str, share_arns: list[str], invitation_arns: list[str]
     ) -> list[Invitation]:
+        """Invitations `account` has received (RAM lists only the receiver's)."""
         out = []
         for inv in self.invitations.values():
-            if account not in (inv.receiver, inv.sender):
+            if inv.receiver != account:
                 continue
             if share_arns and inv.share_arn not in share_arns:
                 continue

@@ -179,6 +179,16 @@ def test_only_the_owner_shares_and_only_the_receiver_accepts(
     )
     invite = clients["a_ram"].get_resource_share_invitations(resourceShareArns=[share])
     arn = invite["resourceShareInvitations"][0]["resourceShareInvitationArn"]
+    sent = clients["b_ram"].get_resource_share_invitations(resourceShareArns=[share])
+    assert sent["resourceShareInvitations"] == []  # listed for the receiver only
+    with pytest.raises(ClientError) as exc:  # external principals must be allowed
+        clients["b_ram"].create_resource_share(
+            name="internal-only",
+            resourceArns=[b_ca["root_arn"]],
+            principals=[DEFAULT_ACCOUNT_ID],
+            allowExternalPrincipals=False,
+        )
+    assert error_code(exc) == "OperationNotPermittedException"
     with pytest.raises(ClientError) as exc:  # the sender cannot accept for A
         clients["b_ram"].accept_resource_share_invitation(resourceShareInvitationArn=arn)
     assert error_code(exc) == "ResourceShareInvitationArnNotFoundException"
