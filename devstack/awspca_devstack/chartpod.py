@@ -1,9 +1,9 @@
 """The chart's controller pod as a podman container against a ControlPlane.
 
 What the kubelet would do with the Deployment helm renders, minus the
-scheduling: the container's args, env and security context come from the
-rendered object (read-only root, its user, no capabilities, no privilege
-escalation, the /tmp emptyDir), the pod's ServiceAccount token, the API
+scheduling: the container's args, env, security context and limits come from
+the rendered object (read-only root, its user, no capabilities, no privilege
+escalation, the /tmp emptyDir, memory and CPU limits), the pod's ServiceAccount token, the API
 server's CA and the namespace are bind-mounted where the in-cluster
 configuration looks for them, with KUBERNETES_SERVICE_HOST/PORT set; EKS's pod
 identity webhook is imitated with a second token (audience sts.amazonaws.com)
@@ -103,6 +103,8 @@ class PodSpec:
     service_account: str
     namespace: str
     tmp_mounts: list[str] = field(default_factory=list)
+    memory_limit: str | None = None  # podman's --memory syntax
+    cpu_limit: float | None = None
 
     @classmethod
     def from_rendered(cls, objs: list[dict[str, Any]]) -> PodSpec:
@@ -116,6 +118,7 @@ class PodSpec:
                 raise ValueError(f"env {e['name']}: only literal values can be run here")
             env[e["name"]] = str(e["value"])
         empty_dirs = {v["name"] for v in pod.get("volumes") or [] if "emptyDir" in v}
+        limits = (c.get("resources") or {}).get("limits") or {}
         return cls(
             args=[str(a) for a in c.get("args") or []],
             env=env,
@@ -131,7 +134,29 @@ class PodSpec:
             tmp_mounts=[
                 m["mountPath"] for m in c.get("volumeMounts") or [] if m["name"] in empty_dirs
             ],
+            memory_limit=_memory(limits["memory"]) if "memory" in limits else None,
+            cpu_limit=_cpu(limits["cpu"]) if "cpu" in limits else None,
         )
+
+
+_BINARY_UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}
+
+
+def _memory(quantity: object) -> str:
+    """A Kubernetes memory quantity (``256Mi``, ``1Gi``, bytes) as podman's ``--memory``."""
+    q = str(quantity)
+    for suffix, unit in _BINARY_UNITS.items():
+        if q.endswith(suffix):
+            return q.removesuffix(suffix) + unit
+    if not q.isdigit():
+        raise ValueError(f"memory quantity {q!r}: only Ki/Mi/Gi or bytes can be run here")
+    return q
+
+
+def _cpu(quantity: object) -> float:
+    """A Kubernetes CPU quantity (``1``, ``500m``) in CPUs."""
+    q = str(quantity)
+    return int(q.removesuffix("m")) / 1000 if q.endswith("m") else float(q)
 
 
 def install_identity(cp: ControlPlane, objs: list[dict[str, Any]], spec: PodSpec) -> None:
@@ -266,6 +291,10 @@ class ChartPod:
             argv += ["--cap-drop", "all"]
         if spec.no_new_privileges:
             argv += ["--security-opt", "no-new-privileges"]
+        if spec.memory_limit:
+            argv += ["--memory", spec.memory_limit]
+        if spec.cpu_limit:
+            argv += ["--cpus", str(spec.cpu_limit)]
         for path in spec.tmp_mounts:
             argv += ["--tmpfs", f"{path}:rw,size=64m,mode=1777"]
         for k, v in sorted(self._env().items()):

@@ -162,6 +162,12 @@ def test_the_chart_pod_issues_answers_probes_and_stops_within_its_grace_period(
         assert status["Uid"].split()[:2] == ["65532", "65532"]
         assert int(status["CapEff"], 16) == 0
         assert status["NoNewPrivs"] == "1"
+        # The container's cgroup carries the chart's memory limit.
+        units = {"k": 2**10, "m": 2**20, "g": 2**30}
+        assert spec.memory_limit
+        number, unit = spec.memory_limit.rstrip("kmg"), spec.memory_limit.lstrip("0123456789")
+        want = int(number) * units.get(unit, 1)
+        assert int(pod.inspect("{{.HostConfig.Memory}}")) == want
         rss_idle = pod.rss_bytes()
 
         # One certificate end to end through IRSA (the pod identity webhook's token).
