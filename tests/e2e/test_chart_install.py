@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ SUBJECT = f"system:serviceaccount:{NS}:{SA}"
 IRSA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/chart-irsa"
 LEASE = "b858308c.awspca.cert-manager.io"
 TEAM_NS = "team-a"
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 #: Stand-in for the Prometheus Operator's CRD, so the API server accepts a ServiceMonitor.
 SERVICE_MONITOR_CRD = {
@@ -288,8 +290,7 @@ def _can_i(cp: ControlPlane, *args: str, subject: str = SUBJECT) -> bool:
 ALLOWED = [
     ("list", "certificaterequests.cert-manager.io", "-A"),
     ("watch", "certificaterequests.cert-manager.io", "-A"),
-    ("patch", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
-    ("update", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
+    ("update", "certificaterequests.cert-manager.io", "-n", TEAM_NS),  # the Go chart's verb
     ("patch", "certificaterequests.cert-manager.io", "--subresource=status", "-n", TEAM_NS),
     ("watch", "awspcaissuers.awspca.cert-manager.io", "-A"),
     ("list", "awspcaclusterissuers.awspca.cert-manager.io"),
@@ -515,3 +516,32 @@ def test_readme_example_grants_tokens_of_one_more_service_account(
     assert _can_i(cp, "create", "serviceaccounts/pca-signer", "--subresource=token", "-n", TEAM_NS)
     assert not _can_i(cp, "create", "serviceaccounts/other", "--subresource=token", "-n", TEAM_NS)
     cp.kubectl("delete", "-f", "-", input_text=manifest)
+
+
+def test_a_fresh_release_owns_the_crds_and_leaves_them_on_uninstall(cp: ControlPlane) -> None:
+    """No CRDs yet: the release creates and owns them; a second release finds them owned by
+    the first and leaves them alone (and says so); uninstall keeps them (crds.keep)."""
+    for name in CRD_NAMES:
+        cp.admin.request("DELETE", f"{CRD_PATH}/{name}")
+    deadline = time.monotonic() + 60
+    while any(cp.admin.exists(f"{CRD_PATH}/{name}") for name in CRD_NAMES):
+        assert time.monotonic() < deadline, "CRDs not deleted"
+        time.sleep(0.2)
+    first, second = cp.new_namespace("crds-a"), cp.new_namespace("crds-b")
+    out = chart_helm(cp, "install", "fresh", str(CHART), "-n", first).stdout
+    assert "CRDs NOT UPGRADED" not in out
+    for name in CRD_NAMES:
+        crd = cp.admin.get(f"{CRD_PATH}/{name}")
+        assert crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == "fresh"
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    out = chart_helm(
+        cp, "install", "second", str(CHART), "-n", second, "--set", "approverRole.enabled=false"
+    ).stdout
+    assert "CRDs NOT UPGRADED" in out
+    assert f"meta.helm.sh/release-name=second meta.helm.sh/release-namespace={second}" in out
+    manifest = chart_helm(cp, "get", "manifest", "second", "-n", second).stdout
+    assert "kind: CustomResourceDefinition" not in manifest
+    for release, ns in (("second", second), ("fresh", first)):
+        chart_helm(cp, "uninstall", release, "-n", ns, "--wait", "--timeout", "60s")
+    for name in CRD_NAMES:
+        assert cp.admin.exists(f"{CRD_PATH}/{name}")
