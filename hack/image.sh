@@ -67,7 +67,7 @@ install_tools() {
     command -v "$t" >/dev/null && continue
     log "installing ${PACKAGES[*]} with apt-get"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
     return
   done
 }
