@@ -26,3 +26,11 @@ def test_cert_manager_crds_are_available() -> None:
     names = {p.name for p in tools.cert_manager_crds_dir().glob("*.yaml")}
     assert "cert-manager.io_certificaterequests.yaml" in names
     assert "cert-manager.io_certificates.yaml" in names
+
+
+def test_istiod_is_the_pinned_istio_commit() -> None:
+    # istiod reports no version of its own when built from the module proxy;
+    # the module information the Go linker embeds names the commit.
+    info = _out("go", "version", "-m", str(tools.binary("pilot-discovery")))
+    assert "path\tistio.io/istio/pilot/cmd/pilot-discovery" in info
+    assert f"mod\tistio.io/istio\tv{tools.versions()['ISTIO_VERSION']}\t" in info
