@@ -215,6 +215,7 @@ def test_issuers_and_certificates_under_the_go_crds(
     kube.wait_for(
         f"{CM}/namespaces/{TEAM_NS}/certificaterequests",
         one_request_each,
+        timeout=120,
         what="cert-manager's CertificateRequests",
     )
     assert issue_calls(emulator) == []  # nothing signs while the Go controller is away
@@ -276,8 +277,8 @@ def test_our_controller_issues_for_the_existing_issuers_once_each(
     kube = cp.admin
     proc = _start_controller(cp, emulator, workdir, "migrated-issuer")
     try:
-        flows.wait_issuer_ready(kube, "AWSPCAIssuer", "pca-ambient", TEAM_NS)
-        flows.wait_issuer_ready(kube, "AWSPCAClusterIssuer", "pca-secret")
+        flows.wait_issuer_ready(kube, "AWSPCAIssuer", "pca-ambient", TEAM_NS, timeout=120)
+        flows.wait_issuer_ready(kube, "AWSPCAClusterIssuer", "pca-secret", timeout=120)
         for name, _, _ in CERTIFICATES:
             wait_certificate_ready(kube, TEAM_NS, name)
     finally:
@@ -325,7 +326,7 @@ def test_adopted_crds_are_upgraded_and_nothing_is_issued_again(
     calls = len(issue_calls(emulator))
     proc = _start_controller(cp, emulator, workdir, "restarted-issuer")
     try:
-        flows.wait_issuer_ready(kube, "AWSPCAIssuer", "pca-ambient", TEAM_NS)
+        flows.wait_issuer_ready(kube, "AWSPCAIssuer", "pca-ambient", TEAM_NS, timeout=120)
         create_certificate(
             kube,
             TEAM_NS,
