@@ -253,6 +253,23 @@ def test_helm_upgrade_to_this_chart_with_the_same_values_keeps_every_object(
         assert (
             "additionalPrinterColumns" not in kube.get(f"{CRD_PATH}/{name}")["spec"]["versions"][0]
         )
+    # ... and a field only our CRDs know is silently dropped, as the README warns.
+    assert _session_selector_survives(kube) is False
+
+
+def _session_selector_survives(kube: KubeClient) -> bool:
+    """Create an issuer with secretRef.sessionTokenSelector (ours, not v1.12's); is it stored?"""
+    path = flows.issuer_path("AWSPCAIssuer", TEAM_NS, "pca-ambient")
+    issuer = flows.create_issuer(
+        kube,
+        "AWSPCAIssuer",
+        "session-selector",
+        arn=kube.get(path)["spec"]["arn"],
+        namespace=TEAM_NS,
+        secret_ref={"name": "aws-creds", "sessionTokenSelector": {"key": "AWS_SESSION_TOKEN"}},
+    )
+    kube.request("DELETE", flows.issuer_path("AWSPCAIssuer", TEAM_NS, "session-selector"))
+    return "sessionTokenSelector" in issuer["spec"]["secretRef"]
 
 
 def _start_controller(cp: ControlPlane, emulator: Any, workdir: Path, name: str) -> IssuerProcess:
@@ -323,6 +340,7 @@ def test_adopted_crds_are_upgraded_and_nothing_is_issued_again(
             what=f"CRD {name} Established",
         )
     assert uids(kube) == state.before
+    assert _session_selector_survives(kube) is True  # our CRDs now: nothing pruned
     calls = len(issue_calls(emulator))
     proc = _start_controller(cp, emulator, workdir, "restarted-issuer")
     try:
