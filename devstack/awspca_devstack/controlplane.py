@@ -29,6 +29,28 @@ from awspca_devstack.procs import Process, free_port
 
 CRD_ESTABLISH_TIMEOUT = 60.0
 
+#: Writes of CertificateRequests (and their status) go to ``audit.log`` with
+#: their request bodies, so tests count the API writes a controller really
+#: made; nothing else is audited.
+AUDIT_POLICY: JSON = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {
+            "level": "Request",
+            "verbs": ["create", "update", "patch", "delete"],
+            "resources": [
+                {
+                    "group": "cert-manager.io",
+                    "resources": ["certificaterequests", "certificaterequests/status"],
+                }
+            ],
+        },
+        {"level": "None"},
+    ],
+}
+
 
 class ControlPlane:
     """etcd + kube-apiserver in ``workdir``; ``start()``/``stop()``; usable as a context manager."""
@@ -91,6 +113,9 @@ class ControlPlane:
         self.sa_key_file = d / "sa.key"
         self.sa_key_file.write_bytes(pki.key_pem(pki.service_account_key()))
         self.sa_key_file.chmod(0o600)
+        self.audit_policy_file = d / "audit-policy.json"
+        self.audit_policy_file.write_text(json.dumps(AUDIT_POLICY))
+        self.audit_log = d / "audit.log"
 
     def _start_etcd(self) -> None:
         data = self.dir / "etcd-data"
@@ -163,6 +188,12 @@ class ControlPlane:
             "800",
             "--max-mutating-requests-inflight",
             "400",
+            "--audit-policy-file",
+            str(self.audit_policy_file),
+            "--audit-log-path",
+            str(self.audit_log),
+            "--audit-log-maxbackup",
+            "0",
             "--v",
             "1",
         ]
@@ -329,6 +360,18 @@ class ControlPlane:
         self.crd_names = names
 
     # --- helpers for tests -----------------------------------------------------
+    def audit_events(self) -> list[JSON]:
+        """Every audited CertificateRequest write so far (``AUDIT_POLICY``), oldest first."""
+        if not self.audit_log.exists():
+            return []
+        events = []
+        for line in self.audit_log.read_text(errors="replace").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue  # the line being written right now
+        return events
+
     def new_namespace(self, prefix: str = "t") -> str:
         """A fresh namespace (namespaces never finish deleting here: no GC)."""
         clean = re.sub(r"[^a-z0-9-]+", "-", prefix.lower())[:40].strip("-") or "t"

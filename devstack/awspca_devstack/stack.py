@@ -81,14 +81,19 @@ def start_controller(
     *args: str,
     irsa: bool = True,
     wait: bool = True,
+    kubeconfig: Path | None = None,
 ) -> IssuerProcess:
-    """Our controller as a process, with IRSA set up and test-friendly intervals."""
+    """Our controller as a process, with IRSA set up and test-friendly intervals.
+
+    ``kubeconfig`` runs it as someone else than the admin (a ServiceAccount token).
+    """
     env = irsa_env(cp, workdir, name) if irsa else {}
     return IssuerProcess(
         cp,
         aws_endpoint=emulator.url,
         name=name,
         env=env,
+        kubeconfig=kubeconfig,
         args=(
             "--issuer-recheck-interval",
             "3s",

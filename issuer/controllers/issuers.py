@@ -42,6 +42,7 @@ from issuer.kube.events import EventRecorder
 from issuer.kube.tokens import blocking_token_source
 from issuer.observability import metrics
 from issuer.runtime.controller import DONE, Result
+from issuer.signer import signing
 from issuer.signer.credentials import CredentialSpec, StaticKeys, WebIdentity
 from issuer.signer.pca import CAInfo, PCAClients
 
@@ -172,7 +173,7 @@ class IssuerReconciler:
             try:
                 spec = await self._credential_spec(view, region)
                 pca = await self.clients.for_issuer(key, spec)
-                ca = await pca.describe_ca(view.arn)
+                ca = await signing.check(pca, view.arn)
                 if ca.not_after is not None:
                     metrics.set_ca_not_after(view.arn, ca.not_after.timestamp())
             except IssuerControllerError as e:

@@ -1,9 +1,12 @@
 """What the two reconcilers share about issuers: readiness, AWS clients, waiting requests.
 
-The issuer reconciler writes here after each health check; the request
-reconciler reads from here and never checks an issuer itself. Requests that
-find their issuer missing or not Ready register as waiters and are re-queued
-the moment it turns Ready.
+The issuer reconciler writes here after each health check, and the issuer
+informers mark every issuer that exists as soon as the cache holds it, so that
+at start-up or after a leader change an existing issuer is "not checked yet",
+never "not found". The request reconciler reads from here and never checks an
+issuer itself. Waiting for an issuer is a gate, not an error: requests that
+find their issuer missing or not Ready get a ``Waiting`` answer, register as
+waiters and are re-queued the moment it turns Ready.
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from issuer.api.certificaterequest import KINDS
-from issuer.api.issuer import CLUSTER_ISSUER_KIND, IssuerView
-from issuer.errors import IssuerError, RetryableError
+from issuer.api.issuer import CLUSTER_ISSUER_KIND, IssuerView, not_before_offset_seconds
 from issuer.signer.pca import CAInfo, PCAClient
+from issuer.signer.signing import SigningIssuer
 
 
 def issuer_key(kind: str, namespace: str, name: str) -> str:
@@ -38,10 +40,27 @@ class ReadyIssuer:
     client: PCAClient
     ca: CAInfo
 
+    @property
+    def signing(self) -> SigningIssuer:
+        """The issuer as the signer needs it; PermanentError for an invalid notBeforeOffset."""
+        return SigningIssuer(
+            self.client,
+            self.ca,
+            self.view.default_template_name,
+            not_before_offset_seconds(self.view),
+        )
+
 
 @dataclass(frozen=True)
 class NotReady:
     reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The issuer a request names is missing or not Ready: wait, without spending retry budget."""
+
     message: str
 
 
@@ -76,25 +95,22 @@ class IssuerRegistry:
         self._not_ready.pop(key, None)
 
     # -- read by the request reconciler ---------------------------------------
-    def ready_for(self, kind: str, namespace: str, name: str, request_key: str) -> ReadyIssuer:
-        """The Ready issuer a request names, or the classified reason it must wait."""
-        if kind not in KINDS:
-            raise RetryableError(f"unknown issuer kind {kind!r}", reason="IssuerNotFound")
+    def ready_for(
+        self, kind: str, namespace: str, name: str, request_key: str
+    ) -> ReadyIssuer | Waiting:
+        """The Ready issuer a request names, or why the request must wait for it."""
         key = issuer_key(kind, namespace, name)
         found = self._ready.get(key)
         if found is not None:
             self._waiters.get(key, set()).discard(request_key)
             return found
         self._waiters.setdefault(key, set()).add(request_key)
-        where = f"{namespace}/{name}" if namespace else name
+        where = f"{namespace}/{name}" if kind != CLUSTER_ISSUER_KIND else name
         if key not in self._known:
-            raise RetryableError(f"{kind} {where} not found", reason="IssuerNotFound")
+            return Waiting(f"{kind} {where} not found")
         nr = self._not_ready.get(key)
         detail = f"{nr.reason}: {nr.message}" if nr else "not checked yet"
-        raise IssuerError(f"{kind} {where} is not Ready ({detail})", reason="IssuerNotReady")
-
-    def waiting(self, key: str) -> int:
-        return len(self._waiters.get(key, ()))
+        return Waiting(f"{kind} {where} is not Ready ({detail})")
 
     def forget_request(self, request_key: str) -> None:
         for waiters in self._waiters.values():

@@ -1,19 +1,39 @@
-"""CertificateRequest reconciler: sign requests addressed to our issuers through ACM PCA.
+"""CertificateRequest reconciler: the thin I/O shell around the plan, and its one writer.
 
-Pure parts: the gates (``decide_gates``) and the outcome of an error
-(``decide_after_error``) in request_decision.py; template, validity, token,
-CSR checks and chain split in ``issuer.signer``. This shell reads the request
-fresh (never trusting the event), applies the gates, checks the CSR before
-any AWS call, issues once (idempotency token from UID + CSR; the certificate
-ARN is persisted in the annotation before polling, so a restart resumes
-polling instead of issuing again), polls GetCertificate, and writes the
-chain, conditions and events.
+A reconcile reads the request fresh (never trusting the event), applies the
+gates, asks the signer (``issuer.signer.signing``) for an outcome, turns it
+into one ``Plan`` (``request_decision.plan_request``) and hands that to
+``_apply``, the only place that writes a CertificateRequest.
+
+How ``_apply`` writes, and why:
+
+* the certificate-ARN annotation (with its binding) is written with PUT
+  (``update``) of the object just read: the Go issuer's RBAC grants
+  ``update`` on certificaterequests but not ``patch``, and the PUT carries
+  that object's resourceVersion, so it never overwrites a change we have not
+  seen;
+* the status is then written with a JSON merge patch of ``/status`` carrying
+  the resourceVersion of the *freshest* object (the one the PUT returned, or
+  the one read): merge patch needs only ``patch`` on certificaterequests/status
+  (granted by the Go chart), the precondition makes a stale write fail with
+  409 instead of losing someone's condition, and we compute the whole
+  conditions list from that same object. Server-side apply was not chosen:
+  applying the annotation would need ``patch`` on the main resource, which
+  upstream's RBAC does not grant, and apply has no precondition.
+
+A conflict re-reads the request shortly; a refused write (400/403/413/422)
+gets an Event, a Pending condition when the status can still be written, and
+a backoff retry. A certificate ARN is kept in memory (keyed by request, UID
+and CSR) from IssueCertificate until it is written, so neither a refused write
+nor an API outage longer than PCA's idempotency window costs a second
+IssueCertificate. A persisted ARN is resumed only when its binding proves it
+was issued for this request.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,43 +43,44 @@ from issuer.api.certificaterequest import (
     CM_CR_PLURAL,
     CM_GROUP,
     CM_VERSION,
-    CONDITION_READY,
-    REASON_DENIED,
-    REASON_ISSUED,
     CertificateRequestView,
 )
-from issuer.api.conditions import (
-    conditions_equal_ignoring_time,
-    find_condition,
-    format_time,
-    set_condition,
-)
-from issuer.api.issuer import not_before_offset_seconds
 from issuer.config import Config
-from issuer.controllers.registry import IssuerRegistry, issuer_key
-from issuer.controllers.request_decision import Gate, decide_after_error, decide_gates
-from issuer.errors import IssuerControllerError, IssuerError, PendingError
-from issuer.kube.client import ApiError, KubeClient
+from issuer.controllers.registry import IssuerRegistry, Waiting, issuer_key
+from issuer.controllers.request_decision import (
+    EVENT_WARNING,
+    EventSpec,
+    Gate,
+    Plan,
+    SignResult,
+    decide_gates,
+    plan_denied,
+    plan_request,
+    plan_unsupported_kind,
+    plan_write_refused,
+)
+from issuer.errors import IssuerControllerError, IssuerError, Reason
+from issuer.kube.client import Conflict, KubeClient, NotFound, Refused
 from issuer.kube.events import EventRecorder
 from issuer.observability import metrics
 from issuer.runtime.controller import DONE, Result
-from issuer.signer.chain import split_chain
-from issuer.signer.csr import check_csr
-from issuer.signer.templates import select_template
-from issuer.signer.token import idempotency_token
-from issuer.signer.validity import not_before_for, validity_for
+from issuer.signer import signing
+from issuer.signer.token import arn_binding, idempotency_token
 
 log = logging.getLogger(__name__)
 
 CONFLICT_RETRY_SECONDS = 0.2
+#: Beside the ARN: ties it to the request's UID and CSR (``token.arn_binding``).
+ARN_BINDING_ANNOTATION = "aws-privateca-issuer/certificate-arn-binding"
 
 
 def request_path(namespace: str, name: str) -> str:
     return f"/apis/{CM_GROUP}/{CM_VERSION}/namespaces/{namespace}/{CM_CR_PLURAL}/{name}"
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = (obj.get("metadata") or {}).get("annotations")
+    return value if isinstance(value, Mapping) else {}
 
 
 class RequestReconciler:
@@ -74,10 +95,175 @@ class RequestReconciler:
         self.kube = client
         self.registry = registry
         self.events = events
+        # request key -> (idempotency token, certificate ARN) issued but not yet persisted
+        self._unpersisted: dict[str, tuple[str, str]] = {}
 
-    def _ref(self, obj: dict[str, Any]) -> dict[str, Any]:
-        md = obj.get("metadata", {})
-        return {
+    def forget_request(self, key: str) -> None:
+        """The request is deleted: drop what we hold for it."""
+        self._unpersisted.pop(key, None)
+        self.registry.forget_request(key)
+        metrics.request_gone(key)
+
+    async def reconcile(self, key: str) -> Result:
+        namespace, _, name = key.partition("/")
+        path = request_path(namespace, name)
+        try:
+            obj = await self.kube.get(path)
+        except NotFound:
+            self.forget_request(key)
+            return DONE
+        cr = CertificateRequestView.from_obj(obj)
+        now = datetime.now(UTC)
+        gate = decide_gates(cr, approval_check=not self.config.disable_approved_check)
+        if gate is Gate.MARK_DENIED:
+            plan = plan_denied(cr, now)
+        elif gate is Gate.UNSUPPORTED_KIND:
+            plan = plan_unsupported_kind(cr, now)
+        elif gate is Gate.PROCEED:
+            plan = await self._sign(obj, cr, now)
+        else:
+            metrics.request_gone(key)
+            return DONE
+        return await self._apply(path, obj, cr, plan, now)
+
+    # -- signing -----------------------------------------------------------------
+    def _known_arn(
+        self, obj: Mapping[str, Any], cr: CertificateRequestView, token: str
+    ) -> tuple[str | None, tuple[EventSpec, ...]]:
+        """The ARN this request may resume, and a note when its annotation is ignored.
+
+        Raises PermanentError(InvalidArn) when the annotation is not an ARN at all.
+        """
+        arn = cr.certificate_arn
+        held = self._unpersisted.get(cr.key)
+        in_memory = held[1] if held is not None and held[0] == token else None
+        if in_memory is not None:
+            return in_memory, ()  # issued by us, not persisted yet: it wins
+        if arn is None:
+            return None, ()
+        signing.certificate_authority_of(arn)
+        if _annotations(obj).get(ARN_BINDING_ANNOTATION) == arn_binding(token, arn):
+            return arn, ()
+        note = EventSpec(
+            EVENT_WARNING,
+            Reason.IGNORED_ARN,
+            "ignoring the certificate ARN annotation: it was not issued for this request "
+            "(UID and CSR); issuing a certificate for this request",
+        )
+        return None, (note,)
+
+    async def _sign(
+        self, obj: Mapping[str, Any], cr: CertificateRequestView, now: datetime
+    ) -> Plan:
+        budget = self.config.max_retry_duration_seconds
+        ready = self.registry.ready_for(cr.issuer_kind, cr.namespace, cr.issuer_name, cr.key)
+        if isinstance(ready, Waiting):
+            return plan_request(cr, ready, now, max_retry_seconds=budget)
+        token = idempotency_token(cr.uid, cr.csr_pem)
+        notes: tuple[EventSpec, ...] = ()
+
+        def remember(arn: str) -> None:
+            self._unpersisted[cr.key] = (token, arn)
+            metrics.certificate_requested(arn)
+
+        what: SignResult
+        try:
+            known, notes = self._known_arn(obj, cr, token)
+            request = signing.SignRequest(
+                uid=cr.uid,
+                csr_pem=cr.csr_pem,
+                is_ca=cr.is_ca,
+                usages=cr.usages,
+                duration_seconds=cr.duration_seconds,
+                certificate_arn=known,
+            )
+            what = await signing.sign(request, ready.signing, now=now, on_issued=remember)
+        except IssuerControllerError as err:
+            what = err
+            if isinstance(err, IssuerError):
+                # AWS says the issuer's credentials or CA are broken: have the
+                # issuer re-checked now rather than at its next periodic check.
+                self.registry.recheck_issuer(
+                    issuer_key(cr.issuer_kind, cr.namespace, cr.issuer_name)
+                )
+        if isinstance(what, signing.Issued | signing.Pending) and what.reissued_from:
+            notes = (
+                *notes,
+                EventSpec(
+                    EVENT_WARNING,
+                    Reason.REISSUED,
+                    "the certificate ARN's CA does not know it any more; "
+                    "issued again under the issuer's current CA",
+                ),
+            )
+        if isinstance(what, signing.Issued):
+            metrics.certificate_available(what.certificate_arn, cr.issuer_kind)
+        held = self._unpersisted.get(cr.key)
+        arn = what.certificate_arn if isinstance(what, signing.Issued | signing.Pending) else None
+        if arn is None and held is not None and held[0] == token:
+            arn = held[1]
+        annotations: dict[str, str] = {}
+        if arn is not None and (
+            cr.certificate_arn != arn
+            or _annotations(obj).get(ARN_BINDING_ANNOTATION) != arn_binding(token, arn)
+        ):
+            annotations = {
+                CERT_ARN_ANNOTATION: arn,
+                ARN_BINDING_ANNOTATION: arn_binding(token, arn),
+            }
+        return plan_request(
+            cr, what, now, max_retry_seconds=budget, annotations=annotations, notes=notes
+        )
+
+    # -- the one writer ------------------------------------------------------------
+    async def _apply(
+        self,
+        path: str,
+        obj: dict[str, Any],
+        cr: CertificateRequestView,
+        plan: Plan,
+        now: datetime,
+    ) -> Result:
+        """Write ``plan`` on the freshest object: annotations (PUT), then status (merge patch)."""
+        if plan.annotations:
+            md = obj.get("metadata") or {}
+            body = {
+                **obj,
+                "metadata": {**md, "annotations": {**_annotations(obj), **plan.annotations}},
+            }
+            try:
+                obj = await self.kube.update(path, body)
+            except Conflict:
+                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+            except NotFound:
+                self.forget_request(cr.key)
+                return DONE
+            except Refused as err:
+                refused = plan_write_refused(cr, "certificate ARN annotation", err.message, now)
+                return await self._apply(path, obj, cr, refused, now)
+            self._unpersisted.pop(cr.key, None)
+        if plan.status is not None:
+            rv = (obj.get("metadata") or {}).get("resourceVersion")
+            try:
+                await self.kube.merge_patch(
+                    f"{path}/status", {"metadata": {"resourceVersion": rv}, "status": plan.status}
+                )
+            except Conflict:
+                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
+            except NotFound:
+                self.forget_request(cr.key)
+                return DONE
+            except Refused as err:
+                refused = plan_write_refused(cr, "status", err.message, now)
+                self._record(obj, cr, refused)
+                return refused.result
+        self._record(obj, cr, plan)
+        return plan.result
+
+    def _record(self, obj: Mapping[str, Any], cr: CertificateRequestView, plan: Plan) -> None:
+        """Events, metrics and the log line of an applied plan."""
+        md = obj.get("metadata") or {}
+        ref = {
             "apiVersion": f"{CM_GROUP}/{CM_VERSION}",
             "kind": CM_CR_KIND,
             "namespace": md.get("namespace"),
@@ -85,196 +271,23 @@ class RequestReconciler:
             "uid": md.get("uid"),
             "resourceVersion": md.get("resourceVersion"),
         }
-
-    async def reconcile(self, key: str) -> Result:
-        namespace, _, name = key.partition("/")
-        path = request_path(namespace, name)
-        try:
-            obj = await self.kube.get(path)
-        except ApiError as e:
-            if e.not_found:
-                self.registry.forget_request(key)
-                metrics.request_gone(key)
-                return DONE
-            raise
-        cr = CertificateRequestView.from_obj(obj)
-        gate = decide_gates(cr, approval_check=not self.config.disable_approved_check)
-        if gate is Gate.MARK_DENIED:
-            return await self._mark_denied(path, obj, cr)
-        if gate is not Gate.PROCEED:
-            metrics.request_gone(key)
-            return DONE
-        try:
-            return await self._sign(path, obj, cr)
-        except IssuerControllerError as err:
-            return await self._on_error(path, obj, cr, err)
-
-    async def _sign(self, path: str, obj: dict[str, Any], cr: CertificateRequestView) -> Result:
-        issuer = self.registry.ready_for(cr.issuer_kind, cr.namespace, cr.issuer_name, cr.key)
-        ca_arn = issuer.view.arn
-        cert_arn = cr.certificate_arn
-        if cert_arn is None:
-            check_csr(cr.csr_pem)
-            template = select_template(
-                default_template_name=issuer.view.default_template_name,
-                is_ca=cr.is_ca,
-                usages=cr.usages,
-                ca_arn=ca_arn,
+        for event in plan.events:
+            self.events.event(ref, event.type, event.reason, event.message)
+        if plan.outcome is not None:
+            created = cr.creation_timestamp.timestamp()
+            metrics.request_outcome(
+                cr.key,
+                cr.issuer_kind,
+                cr.namespace,
+                cr.issuer_name,
+                plan.outcome,
+                created=created if plan.outcome in ("pending", "retry") else None,
             )
-            now = datetime.now(UTC)
-            cert_arn = await issuer.client.issue_certificate(
-                ca_arn=ca_arn,
-                csr_pem=cr.csr_pem,
-                signing_algorithm=issuer.ca.signing_algorithm,
-                template_arn=template,
-                validity=validity_for(cr.duration_seconds, now=now),
-                idempotency_token=idempotency_token(cr.uid, cr.csr_pem),
-                validity_not_before=not_before_for(not_before_offset_seconds(issuer.view), now=now),
-            )
-            metrics.certificate_requested(cert_arn)
-            log.info(
-                "certificate requested", extra={"certificate_arn": cert_arn, "template": template}
-            )
-            try:
-                obj = await self.kube.merge_patch(
-                    path,
-                    {
-                        "metadata": {
-                            "resourceVersion": cr.resource_version,
-                            "annotations": {CERT_ARN_ANNOTATION: cert_arn},
-                        }
-                    },
+            if plan.outcome == "issued":
+                metrics.TIME_TO_READY.labels(cr.issuer_kind).observe(
+                    max((datetime.now(UTC) - cr.creation_timestamp).total_seconds(), 0.0)
                 )
-            except ApiError as e:
-                if e.conflict:
-                    # Someone else wrote the request; re-read it. Issuing again
-                    # with the same token returns the same ARN.
-                    return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-                if e.not_found:
-                    return DONE
-                raise
-        cert_pem, chain_pem = await issuer.client.get_certificate(
-            ca_arn=ca_arn, certificate_arn=cert_arn
-        )
-        metrics.certificate_available(cert_arn, cr.issuer_kind)
-        leaf_and_intermediates, root = split_chain(cert_pem, chain_pem)
-        now = datetime.now(UTC)
-        conditions = _with_ready(
-            obj, "True", REASON_ISSUED, "Certificate issued by AWS Private CA", now
-        )
-        status = {
-            "certificate": _b64(leaf_and_intermediates),
-            "ca": _b64(root),
-            "conditions": conditions,
-        }
-        if not await self._patch_status(path, obj, status):
-            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-        self.events.event(self._ref(obj), "Normal", "Issued", "Certificate issued")
-        _count(cr, "issued")
-        metrics.TIME_TO_READY.labels(cr.issuer_kind).observe(
-            max((now - cr.creation_timestamp).total_seconds(), 0.0)
-        )
-        log.info("certificate issued", extra={"certificate_arn": cert_arn})
-        return DONE
-
-    async def _on_error(
-        self, path: str, obj: dict[str, Any], cr: CertificateRequestView, err: IssuerControllerError
-    ) -> Result:
-        now = datetime.now(UTC)
-        outcome = decide_after_error(
-            err,
-            created=cr.creation_timestamp,
-            now=now,
-            max_retry_seconds=self.config.max_retry_duration_seconds,
-            issuer_name=cr.issuer_name,
-        )
-        if isinstance(err, IssuerError) and err.reason != "IssuerNotReady":
-            # The AWS side says the issuer's credentials or CA are broken: have the
-            # issuer re-checked now rather than at its next periodic check.
-            self.registry.recheck_issuer(issuer_key(cr.issuer_kind, cr.namespace, cr.issuer_name))
-        conditions = _with_ready(obj, "False", outcome.ready_reason, outcome.ready_message, now)
-        status: dict[str, Any] = {"conditions": conditions}
-        if outcome.mark_failed:
-            status["failureTime"] = format_time(now)
-        changed = not conditions_equal_ignoring_time(_conditions(obj), conditions)
-        if (changed or outcome.mark_failed) and not await self._patch_status(path, obj, status):
-            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-        if changed or not isinstance(err, PendingError):
-            self.events.event(
-                self._ref(obj), outcome.event_type, outcome.event_reason, outcome.ready_message
-            )
-        outcome_label = (
-            "failed"
-            if outcome.mark_failed
-            else "pending"
-            if isinstance(err, PendingError)
-            else "retry"
-        )
-        _count(cr, outcome_label, created=cr.creation_timestamp.timestamp())
-        log.info(
-            "request not issued yet" if not outcome.mark_failed else "request failed",
-            extra={"error_class": type(err).__name__, "reason": err.reason, "detail": err.message},
-        )
-        if outcome.mark_failed:
-            return DONE
-        return Result(requeue_after=outcome.requeue_after, backoff=outcome.backoff)
-
-    async def _mark_denied(
-        self, path: str, obj: dict[str, Any], cr: CertificateRequestView
-    ) -> Result:
-        now = datetime.now(UTC)
-        conditions = _with_ready(
-            obj,
-            "False",
-            REASON_DENIED,
-            "The CertificateRequest was denied by an approval controller",
-            now,
-        )
-        status = {"conditions": conditions, "failureTime": format_time(now)}
-        if not await self._patch_status(path, obj, status):
-            return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-        denied = find_condition(cr.conditions, "Denied") or {}
-        self.events.event(
-            self._ref(obj), "Warning", "Denied", str(denied.get("message") or "request denied")
-        )
-        _count(cr, "denied")
-        return DONE
-
-    async def _patch_status(self, path: str, obj: dict[str, Any], status: dict[str, Any]) -> bool:
-        """Write ``status`` if nobody changed the request since we read it; False on conflict."""
-        rv = obj.get("metadata", {}).get("resourceVersion")
-        try:
-            await self.kube.merge_patch(
-                f"{path}/status", {"metadata": {"resourceVersion": rv}, "status": status}
-            )
-        except ApiError as e:
-            if e.conflict:
-                return False
-            if e.not_found:
-                return True
-            raise
-        return True
-
-
-def _conditions(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(obj.get("status", {}).get("conditions") or [])
-
-
-def _with_ready(
-    obj: dict[str, Any], status: str, reason: str, message: str, now: datetime
-) -> list[dict[str, Any]]:
-    """The request's conditions with its Ready condition set."""
-    return set_condition(
-        _conditions(obj),
-        type=CONDITION_READY,
-        status=status,
-        reason=reason,
-        message=message,
-        now=now,
-    )
-
-
-def _count(cr: CertificateRequestView, outcome: str, *, created: float | None = None) -> None:
-    metrics.request_outcome(
-        cr.key, cr.issuer_kind, cr.namespace, cr.issuer_name, outcome, created=created
-    )
+        if plan.log_message:
+            ready = (plan.status or {}).get("conditions") or []
+            detail = next((c.get("message") for c in ready if c.get("type") == "Ready"), None)
+            log.info(plan.log_message, extra={"detail": detail})

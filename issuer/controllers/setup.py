@@ -25,7 +25,7 @@ from issuer.kube.client import KubeClient
 from issuer.kube.events import EventRecorder
 from issuer.kube.informer import Informer, object_key
 from issuer.kube.workqueue import WorkQueue
-from issuer.observability.metrics import QueueMetrics, request_gone
+from issuer.observability.metrics import QueueMetrics
 from issuer.runtime.controller import Controller
 from issuer.runtime.manager import Parts
 from issuer.signer.pca import PCAClients
@@ -60,10 +60,12 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
         project=compact_projection,
     )
 
+    issuer_rec = IssuerReconciler(config, client, clients, registry, events)
+    request_rec = RequestReconciler(config, client, registry, events)
+
     def on_request(kind: str, old: JSON | None, new: JSON | None) -> None:
         if kind == "DELETED" and old is not None:
-            registry.forget_request(object_key(old))
-            request_gone(object_key(old))
+            request_rec.forget_request(object_key(old))
             return
         if new is not None and request_needs_reconcile(old, new, approval_check=approval_check):
             request_queue.add(object_key(new))
@@ -84,14 +86,16 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
             if obj is None:
                 return
             md = obj.get("metadata", {})
+            key = issuer_key(kind, md.get("namespace", ""), md.get("name", ""))
+            if event != "DELETED":
+                # Known from the cache on: a request never hears "not found" for it.
+                registry.set_seen(key)
             if event == "DELETED" or issuer_needs_reconcile(old, new):
-                issuer_queue.add(issuer_key(kind, md.get("namespace", ""), md.get("name", "")))
+                issuer_queue.add(key)
 
         inf.add_handler(on_issuer)
         informers.append(inf)
 
-    issuer_rec = IssuerReconciler(config, client, clients, registry, events)
-    request_rec = RequestReconciler(config, client, registry, events)
     controllers = [
         Controller(
             "issuer", issuer_rec.reconcile, issuer_queue, workers=max(2, config.workers // 4)

@@ -9,7 +9,7 @@ fairness then does the limiting).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -24,7 +24,13 @@ STREAM_CHUNK = 1 << 16
 
 
 class ApiError(Exception):
-    """A non-2xx answer. ``status`` is the HTTP code; ``body`` the decoded Status if any."""
+    """A non-2xx answer. ``status`` is the HTTP code; ``body`` the decoded Status if any.
+
+    ``api_error`` returns the subclass that says what to do: NotFound,
+    Conflict (re-read and try again), Gone (relist), TooManyRequests (wait
+    ``retry_after``), Refused (the same write will be refused again: 400,
+    403, 413, 422).
+    """
 
     def __init__(self, status: int, body: JSON | None, method: str, path: str) -> None:
         self.status = status
@@ -47,6 +53,70 @@ class ApiError(Exception):
         return self.status == 410
 
 
+class NotFound(ApiError):
+    """404: the object does not exist (any more)."""
+
+
+class Conflict(ApiError):
+    """409: the object changed since it was read (or already exists)."""
+
+
+class Gone(ApiError):
+    """410: the resourceVersion is too old; list again."""
+
+
+class Refused(ApiError):
+    """400, 403, 413, 422: the server will refuse the same request again."""
+
+
+class TooManyRequests(ApiError):
+    """429: the server asks us to come back after ``retry_after`` seconds."""
+
+    def __init__(
+        self, status: int, body: JSON | None, method: str, path: str, retry_after: float
+    ) -> None:
+        super().__init__(status, body, method, path)
+        self.retry_after = retry_after
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: Refused,
+    403: Refused,
+    404: NotFound,
+    409: Conflict,
+    410: Gone,
+    413: Refused,
+    422: Refused,
+}
+DEFAULT_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """Seconds from a Retry-After header (delta seconds), bounded; the default when absent."""
+    try:
+        seconds = float(value) if value else DEFAULT_RETRY_AFTER
+    except ValueError:
+        seconds = DEFAULT_RETRY_AFTER
+    if seconds != seconds:  # NaN
+        seconds = DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def api_error(
+    status: int,
+    body: JSON | None,
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+) -> ApiError:
+    """The ApiError subclass for an answer with ``status``."""
+    if status == 429:
+        retry = retry_after_seconds((headers or {}).get("Retry-After"))
+        return TooManyRequests(status, body, method, path, retry)
+    return _BY_STATUS.get(status, ApiError)(status, body, method, path)
+
+
 class KubeClient:
     """One connection pool to one API server; safe to share between tasks."""
 
@@ -57,11 +127,9 @@ class KubeClient:
         qps: float | None = 20.0,
         burst: int = 30,
         user_agent: str = "awspca-issuer",
-        field_manager: str = "awspca-issuer",
         pool_size: int = 64,
     ) -> None:
         self.access = access
-        self.field_manager = field_manager
         self._limiter = TokenBucket(qps, burst) if qps else None
         self._user_agent = user_agent
         self._pool_size = pool_size
@@ -119,7 +187,7 @@ class KubeClient:
         ) as resp:
             raw = await resp.read()
             if resp.status >= 300:
-                raise ApiError(resp.status, _decode(raw), method, path)
+                raise api_error(resp.status, _decode(raw), method, path, resp.headers)
             return _decode(raw) or {}
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
@@ -165,7 +233,9 @@ class KubeClient:
             timeout=aiohttp.ClientTimeout(total=timeout + 30, sock_read=timeout + 30),
         ) as resp:
             if resp.status >= 300:
-                raise ApiError(resp.status, _decode(await resp.read()), "WATCH", path)
+                raise api_error(
+                    resp.status, _decode(await resp.read()), "WATCH", path, resp.headers
+                )
             async for line in resp.content:
                 if line.strip():
                     yield json.loads(line)

@@ -2,8 +2,9 @@
 
 The reconcile returns a ``Result``; the controller maps it onto the queue the
 way controller-runtime does: ``requeue_after`` -> forget the backoff and come
-back later; ``backoff`` -> re-add with per-key exponential backoff; an
-exception -> logged, then backoff; otherwise -> forget. On ``stop`` the queue
+back later; ``backoff`` -> re-add with per-key exponential backoff; a 429 from
+the API server -> come back after its Retry-After; any other exception ->
+logged, then backoff; otherwise -> forget. On ``stop`` the queue
 shuts down and workers finish the reconcile they are in (drain) before
 ``run`` returns.
 """
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from issuer.kube.client import TooManyRequests
 from issuer.kube.workqueue import QueueShutDown, WorkQueue
 from issuer.observability import metrics
 from issuer.observability.logging import reconcile_context
@@ -88,6 +90,12 @@ class Controller(Generic[K]):
                 result = await self.reconcile(key)
             except asyncio.CancelledError:
                 raise
+            except TooManyRequests as err:
+                # The API server said when to come back: honour Retry-After.
+                log.info("API server busy", extra={"retry_after": err.retry_after})
+                metrics.RECONCILE_TOTAL.labels(self.name, "requeue_after").inc()
+                self.queue.add_after(key, err.retry_after)
+                return
             except Exception:
                 log.exception("reconcile failed")
                 metrics.RECONCILE_TOTAL.labels(self.name, "error").inc()

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from issuer.kube.client import KubeClient
 from issuer.kube.events import EventRecorder
@@ -40,7 +40,6 @@ class Parts:
     informers: Sequence[Informer]
     controllers: Sequence[Runnable]
     events: EventRecorder | None = None
-    on_stop: list[Any] = field(default_factory=list)
 
 
 class Manager:

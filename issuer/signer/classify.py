@@ -27,22 +27,12 @@ from issuer.errors import (
     IssuerError,
     PendingError,
     PermanentError,
+    Reason,
     RetryableError,
 )
 
 PENDING_RETRY_SECONDS = 1.0
 
-REASON_THROTTLED = "Throttled"
-REASON_QUOTA = "QuotaExceeded"
-REASON_AWS_UNAVAILABLE = "AWSUnavailable"
-REASON_NETWORK = "NetworkError"
-REASON_UNKNOWN = "UnknownAWSError"
-REASON_MALFORMED_CSR = "MalformedCSR"
-REASON_INVALID_REQUEST = "InvalidRequest"
-REASON_CREDENTIALS = "CredentialsError"
-REASON_ACCESS_DENIED = "AccessDenied"
-REASON_CA_NOT_FOUND = "CANotFound"
-REASON_CA_NOT_ACTIVE = "CANotActive"
 
 _THROTTLING = frozenset(
     {
@@ -123,51 +113,63 @@ def _said(code: str, message: str) -> str:
     return f"{text} [{code}]" if code else text
 
 
-def classify_aws_error(code: str, message: str, http_status: int | None) -> IssuerControllerError:
-    """The error class for an AWS error ``code`` with its service ``message`` and HTTP status."""
+def classify_aws_error(
+    code: str, message: str, http_status: int | None, *, operation: str = ""
+) -> IssuerControllerError:
+    """The error class for an AWS error ``code`` with its service ``message`` and HTTP status.
+
+    ResourceNotFound answering GetCertificate names the certificate, not the
+    issuer's CA: the request's certificate ARN is wrong or its CA is gone,
+    which says nothing about the issuer's health.
+    """
     said = _said(code, message)
+    if operation == "GetCertificate" and code == "ResourceNotFoundException":
+        return PermanentError(
+            f"AWS PCA does not know the certificate: {said}",
+            reason=Reason.CERTIFICATE_NOT_FOUND,
+        )
     if code == "RequestInProgressException":
         return PendingError(
             f"AWS PCA is still issuing the certificate: {said}",
             retry_after=PENDING_RETRY_SECONDS,
         )
     if code in _THROTTLING:
-        return RetryableError(f"AWS is throttling requests: {said}", reason=REASON_THROTTLED)
+        return RetryableError(f"AWS is throttling requests: {said}", reason=Reason.THROTTLED)
     if code == "LimitExceededException":
-        return RetryableError(f"an AWS Private CA quota is exceeded: {said}", reason=REASON_QUOTA)
+        return RetryableError(f"an AWS Private CA quota is exceeded: {said}", reason=Reason.QUOTA)
     if code in _UNAVAILABLE:
-        return RetryableError(f"AWS had a transient failure: {said}", reason=REASON_AWS_UNAVAILABLE)
+        return RetryableError(f"AWS had a transient failure: {said}", reason=Reason.AWS_UNAVAILABLE)
     if code in _MALFORMED_CSR:
-        return PermanentError(f"AWS PCA refused the CSR: {said}", reason=REASON_MALFORMED_CSR)
+        return PermanentError(f"AWS PCA refused the CSR: {said}", reason=Reason.MALFORMED_CSR)
     if code in _INVALID_REQUEST:
         return PermanentError(
-            f"AWS PCA rejected the request as invalid: {said}", reason=REASON_INVALID_REQUEST
+            f"AWS PCA rejected the request as invalid: {said}", reason=Reason.INVALID_REQUEST
         )
     if code in _CREDENTIALS:
         return IssuerError(
-            f"AWS did not accept the issuer's credentials: {said}", reason=REASON_CREDENTIALS
+            f"AWS did not accept the issuer's credentials: {said}", reason=Reason.CREDENTIALS
         )
     if code in _ACCESS_DENIED:
         return IssuerError(
             f"the issuer's AWS identity is not allowed to do this: {said}",
-            reason=REASON_ACCESS_DENIED,
+            reason=Reason.ACCESS_DENIED,
         )
     if code in _CA_NOT_FOUND:
         return IssuerError(
             f"AWS PCA cannot find the certificate authority or certificate: {said}",
-            reason=REASON_CA_NOT_FOUND,
+            reason=Reason.CA_NOT_FOUND,
         )
     if code in _CA_NOT_ACTIVE:
         return IssuerError(
-            f"the certificate authority is not ACTIVE: {said}", reason=REASON_CA_NOT_ACTIVE
+            f"the certificate authority is not ACTIVE: {said}", reason=Reason.CA_NOT_ACTIVE
         )
     if http_status is not None and http_status >= 500:
         return RetryableError(
-            f"AWS had a server error (HTTP {http_status}): {said}", reason=REASON_AWS_UNAVAILABLE
+            f"AWS had a server error (HTTP {http_status}): {said}", reason=Reason.AWS_UNAVAILABLE
         )
     status = f" (HTTP {http_status})" if http_status is not None else ""
     return RetryableError(
-        f"AWS returned an unrecognised error{status}, retrying: {said}", reason=REASON_UNKNOWN
+        f"AWS returned an unrecognised error{status}, retrying: {said}", reason=Reason.UNKNOWN_AWS
     )
 
 
@@ -189,8 +191,9 @@ _CREDENTIAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def classify_exception(exc: BaseException) -> IssuerControllerError:
-    """The error class for an exception raised by boto3/botocore (or already classified)."""
+def classify_exception(exc: BaseException, *, operation: str = "") -> IssuerControllerError:
+    """The error class for an exception raised by boto3/botocore (or already classified)
+    while calling ``operation``."""
     if isinstance(exc, IssuerControllerError):
         return exc
     if isinstance(exc, boto_exc.ClientError):
@@ -201,17 +204,18 @@ def classify_exception(exc: BaseException) -> IssuerControllerError:
             str(error.get("Code", "")),
             str(error.get("Message", "")),
             status if isinstance(status, int) else None,
+            operation=operation,
         )
     if isinstance(exc, _CREDENTIAL_ERRORS):
         return IssuerError(
-            f"no usable AWS credentials for the issuer: {exc}", reason=REASON_CREDENTIALS
+            f"no usable AWS credentials for the issuer: {exc}", reason=Reason.CREDENTIALS
         )
     if isinstance(exc, _NETWORK_ERRORS):
-        return RetryableError(f"cannot reach AWS: {exc}", reason=REASON_NETWORK)
+        return RetryableError(f"cannot reach AWS: {exc}", reason=Reason.NETWORK)
     if isinstance(exc, boto_exc.ParamValidationError):
         return PermanentError(
-            f"the request to AWS PCA has invalid parameters: {exc}", reason=REASON_INVALID_REQUEST
+            f"the request to AWS PCA has invalid parameters: {exc}", reason=Reason.INVALID_REQUEST
         )
     return RetryableError(
-        f"unexpected error talking to AWS ({type(exc).__name__}): {exc}", reason=REASON_UNKNOWN
+        f"unexpected error talking to AWS ({type(exc).__name__}): {exc}", reason=Reason.UNKNOWN_AWS
     )

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import botocore.config
 import botocore.credentials
 
-from issuer.errors import IssuerControllerError, RetryableError
+from issuer.errors import IssuerControllerError, Reason, RetryableError
 from issuer.observability import metrics
 from issuer.signer import credentials as creds_mod
-from issuer.signer.classify import REASON_THROTTLED, classify_exception
+from issuer.signer.classify import classify_exception
 from issuer.signer.ratelimit import RateLimiterRegistry
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ class PCAClient:
         try:
             result = await loop.run_in_executor(self._pool, fn)
         except Exception as e:
-            err = classify_exception(e)
-            throttled = err.reason == REASON_THROTTLED
+            err = classify_exception(e, operation=operation)
+            throttled = err.reason == Reason.THROTTLED
             metrics.pca_call(operation, _code(e), time.monotonic() - start, throttled=throttled)
             if isinstance(err, RetryableError):
                 metrics.pca_retry(operation, err.reason)

@@ -18,17 +18,16 @@ DESCRIBE_CERTIFICATE_AUTHORITY = "DescribeCertificateAuthority"
 class RateLimiterRegistry:
     """One bucket per (CA ARN or region, operation), created on first use.
 
-    The burst is one second of rate (at least 1). With ``disabled`` every
-    acquire returns at once (``--disable-client-side-rate-limiting``).
+    The burst is one second of rate (at least 1); a rate of 0 turns limiting
+    of that operation off.
     """
 
-    def __init__(self, limits: PCARateLimits, *, disabled: bool = False) -> None:
+    def __init__(self, limits: PCARateLimits) -> None:
         self._rates = {
             ISSUE_CERTIFICATE: limits.issue_certificate,
             GET_CERTIFICATE: limits.get_certificate,
             DESCRIBE_CERTIFICATE_AUTHORITY: limits.describe_certificate_authority,
         }
-        self._disabled = disabled
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
     @property
@@ -41,7 +40,7 @@ class RateLimiterRegistry:
         if operation not in self._rates:
             raise ValueError(f"no rate limit for operation {operation!r}")
         rate = self._rates[operation]
-        if self._disabled or rate <= 0:
+        if rate <= 0:
             return None
         found = self._buckets.get((key, operation))
         if found is None:

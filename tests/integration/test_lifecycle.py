@@ -30,10 +30,14 @@ def _ready_issuer(kube: KubeClient, namespace: str, arn: str) -> None:
     flows.wait_issuer_ready(kube, KIND, "pca", namespace)
 
 
-def _request(kube: KubeClient, namespace: str, name: str, **kw: Any) -> Any:
+def _request(
+    kube: KubeClient, namespace: str, name: str, issuer_name: str = "pca", **kw: Any
+) -> Any:
     key = new_key("ec256")
     csr, _ = make_csr(f"{name}.test", key=key, dns=(f"{name}.test",))
-    flows.create_request(kube, namespace, name, csr, issuer_kind=KIND, issuer_name="pca", **kw)
+    flows.create_request(
+        kube, namespace, name, csr, issuer_kind=KIND, issuer_name=issuer_name, **kw
+    )
     return key
 
 
@@ -196,20 +200,46 @@ def test_namespaced_issuer_cannot_read_another_namespaces_secret(
     assert "namespace" in message
 
 
-def test_retryable_errors_fail_after_the_max_retry_duration(
+def test_only_retryable_aws_errors_spend_the_retry_budget(
     control_plane: ControlPlane,
     kube: KubeClient,
     emulator: Any,
+    admin: AdminClient,
+    cas: dict[str, dict[str, str]],
     workdir: Path,
     controller: IssuerProcess,
 ) -> None:
+    """Issue 10 defects 7 and 8: with a 4 s budget, waiting for a missing issuer and
+    persistent throttling keep a request Pending; only 5xx on a Ready issuer fail it."""
     ns = control_plane.new_namespace("retries")
     with instead_of(
         controller, control_plane, emulator, workdir, "shortretry", "--max-retry-duration", "4s"
     ):
-        _request(kube, ns, "orphan")  # its issuer never appears
-        flows.wait_request(kube, ns, "orphan", reason="Pending", timeout=30)
-        failed = flows.wait_request(kube, ns, "orphan", reason="Failed", timeout=60)
-        message = flows.condition_message(failed)
-        assert "retries exhausted" in message
-        assert "not found" in message
+        _request(kube, ns, "orphan", issuer_name="missing")  # its issuer never appears
+        _ready_issuer(kube, ns, cas["ec"]["subordinate_arn"])
+        admin.configure(
+            faults={
+                "IssueCertificate": {"fail_next": 100_000, "fail_next_code": "ThrottlingException"}
+            }
+        )
+        try:
+            _request(kube, ns, "throttled")
+            flows.wait_request(kube, ns, "throttled", reason="Pending", timeout=30)
+            # Well past the budget, both still wait (a Failed one fails the wait at once).
+            time.sleep(8)
+            orphan = flows.wait_request(kube, ns, "orphan", reason="Pending", timeout=5)
+            assert "not found" in flows.condition_message(orphan)
+            throttled = flows.wait_request(kube, ns, "throttled", reason="Pending", timeout=5)
+            assert "throttl" in flows.condition_message(throttled).lower()
+            admin.configure(clear_faults=True)
+            flows.wait_request(kube, ns, "throttled", timeout=60)  # issued once throttling ends
+            admin.configure(
+                faults={
+                    "GetCertificate": {"fail_next": 100_000, "fail_next_code": "ServiceUnavailable"}
+                }
+            )
+            _request(kube, ns, "unavailable")
+            failed = flows.wait_request(kube, ns, "unavailable", reason="Failed", timeout=60)
+            assert "retries exhausted" in flows.condition_message(failed)
+        finally:
+            admin.configure(clear_faults=True)

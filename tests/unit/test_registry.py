@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import pytest
-
 from issuer.controllers.registry import (
     IssuerRegistry,
     ReadyIssuer,
+    Waiting,
     issuer_key,
     split_issuer_key,
 )
-from issuer.errors import IssuerError, RetryableError
 
 
 def test_keys_round_trip() -> None:
@@ -23,29 +21,34 @@ def test_keys_round_trip() -> None:
 def test_waiters_are_requeued_when_the_issuer_turns_ready() -> None:
     requeued: list[str] = []
     reg = IssuerRegistry(requeued.append)
-    with pytest.raises(RetryableError, match="not found"):
-        reg.ready_for("AWSPCAIssuer", "ns", "pca", "ns/r1")
+    assert reg.ready_for("AWSPCAIssuer", "ns", "pca", "ns/r1") == Waiting(
+        "AWSPCAIssuer ns/pca not found"
+    )
     key = issuer_key("AWSPCAIssuer", "ns", "pca")
     reg.set_not_ready(key, "CredentialsError", "bad keys")
-    with pytest.raises(IssuerError, match="bad keys"):
-        reg.ready_for("AWSPCAIssuer", "ns", "pca", "ns/r2")
+    waiting = reg.ready_for("AWSPCAIssuer", "ns", "pca", "ns/r2")
+    assert isinstance(waiting, Waiting)
+    assert "bad keys" in waiting.message
     ready = cast(ReadyIssuer, object())
     reg.set_ready(key, ready)
     assert sorted(requeued) == ["ns/r1", "ns/r2"]
     assert reg.ready_for("AWSPCAIssuer", "ns", "pca", "ns/r3") is ready
-    assert reg.waiting(key) == 0
+    reg.set_ready(key, ready)
+    assert sorted(requeued) == ["ns/r1", "ns/r2"]  # served waiters are not re-queued again
+
+
+def test_an_issuer_seen_in_the_cache_is_never_reported_missing() -> None:
+    reg = IssuerRegistry(lambda k: None)
+    key = issuer_key("AWSPCAClusterIssuer", "", "pca")
+    reg.set_seen(key)
+    waiting = reg.ready_for("AWSPCAClusterIssuer", "ns", "pca", "ns/r")
+    assert waiting == Waiting("AWSPCAClusterIssuer pca is not Ready (not checked yet)")
 
 
 def test_forgotten_requests_are_not_requeued() -> None:
     requeued: list[Any] = []
     reg = IssuerRegistry(requeued.append)
-    with pytest.raises(RetryableError):
-        reg.ready_for("AWSPCAClusterIssuer", "", "pca", "ns/gone")
+    assert isinstance(reg.ready_for("AWSPCAClusterIssuer", "", "pca", "ns/gone"), Waiting)
     reg.forget_request("ns/gone")
     reg.set_ready(issuer_key("AWSPCAClusterIssuer", "", "pca"), cast(ReadyIssuer, object()))
     assert requeued == []
-
-
-def test_unknown_kind_is_refused() -> None:
-    with pytest.raises(RetryableError, match="unknown issuer kind"):
-        IssuerRegistry(lambda k: None).ready_for("Issuer", "ns", "x", "ns/r")

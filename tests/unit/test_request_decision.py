@@ -1,27 +1,36 @@
-"""CertificateRequest gates and the outcome of each error class."""
+"""CertificateRequest gates and the plan of each outcome (status, events, result)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from issuer.api.certificaterequest import CertificateRequestView
+from issuer.controllers.registry import Waiting
 from issuer.controllers.request_decision import (
+    WAITING_RECHECK_SECONDS,
     Gate,
-    Outcome,
-    decide_after_error,
+    Plan,
+    SignResult,
     decide_gates,
     format_duration,
+    plan_request,
+    plan_unsupported_kind,
+    plan_write_refused,
 )
 from issuer.errors import (
     IssuerControllerError,
     IssuerError,
     PendingError,
     PermanentError,
+    Reason,
     RetryableError,
 )
+from issuer.runtime.controller import DONE, Result
+from issuer.signer.signing import Issued, Pending
 
 OURS = {"group": "awspca.cert-manager.io", "kind": "AWSPCAClusterIssuer", "name": "pca"}
 APPROVED = {"type": "Approved", "status": "True", "reason": "cert-manager.io"}
@@ -51,9 +60,22 @@ GATES: list[tuple[str, CertificateRequestView, bool, Gate]] = [
     ("empty group", _view({**OURS, "group": ""}), True, Gate.NOT_OURS),
     ("other group", _view({**OURS, "group": "cert-manager.io"}), True, Gate.NOT_OURS),
     ("similar group", _view({**OURS, "group": "awspca.cert-manager.io.evil"}), True, Gate.NOT_OURS),
-    ("other kind", _view({**OURS, "kind": "AWSPCAIssuers"}), True, Gate.NOT_OURS),
-    ("kind case", _view({**OURS, "kind": "awspcaissuer"}), True, Gate.NOT_OURS),
-    ("no kind", _view({**OURS, "kind": ""}), True, Gate.NOT_OURS),
+    # v1.12: our group with a kind we do not serve is Failed, after the other gates.
+    (
+        "other kind",
+        _view({**OURS, "kind": "AWSPCAIssuers"}, [APPROVED]),
+        True,
+        Gate.UNSUPPORTED_KIND,
+    ),
+    ("kind case", _view({**OURS, "kind": "awspcaissuer"}, [APPROVED]), True, Gate.UNSUPPORTED_KIND),
+    ("no kind", _view({**OURS, "kind": ""}), False, Gate.UNSUPPORTED_KIND),
+    ("other kind unapproved", _view({**OURS, "kind": "X"}), True, Gate.WAIT_APPROVAL),
+    (
+        "other kind failed",
+        _view({**OURS, "kind": "X"}, [_ready("False", "Failed")]),
+        True,
+        Gate.TERMINAL,
+    ),
     ("not ours even if denied", _view({**OURS, "group": ""}, [DENIED]), True, Gate.NOT_OURS),
     ("namespaced kind", _view({**OURS, "kind": "AWSPCAIssuer"}, [APPROVED]), True, Gate.PROCEED),
     ("ready true", _view(None, [APPROVED, _ready("True", "Issued")]), True, Gate.TERMINAL),
@@ -99,93 +121,179 @@ CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 EARLY = CREATED + timedelta(minutes=5)
 LATE = CREATED + timedelta(hours=1, seconds=1)
 
-OUTCOMES: list[tuple[str, IssuerControllerError, datetime, Outcome]] = [
+
+def _created_view(conditions: list[dict[str, Any]] | None = None) -> CertificateRequestView:
+    return CertificateRequestView.from_obj(
+        {
+            "metadata": {
+                "name": "r",
+                "namespace": "n",
+                "uid": "u",
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "spec": {"issuerRef": OURS},
+            "status": {"conditions": [APPROVED, *(conditions or [])]},
+        }
+    )
+
+
+def _summary(plan: Plan) -> tuple[str | None, str | None, bool, Result, str | None, str | None]:
+    """(Ready reason, message, failureTime set, result, first event reason, its type)."""
+    status = plan.status or {}
+    ready: dict[str, Any] = next(
+        (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
+    )
+    event = plan.events[0] if plan.events else None
+    return (
+        ready.get("reason"),
+        ready.get("message"),
+        "failureTime" in status,
+        plan.result,
+        event.reason if event else None,
+        event.type if event else None,
+    )
+
+
+BACKOFF = Result(backoff=True)
+PLANS: list[tuple[str, SignResult, datetime, tuple[Any, ...]]] = [
     (
-        "pending",
+        "pending error",
         PendingError("still issuing", retry_after=2.5),
         EARLY,
-        Outcome("Pending", "still issuing", False, 2.5, False, "Pending", "Normal"),
+        ("Pending", "still issuing", False, Result(requeue_after=2.5), "Pending", "Normal"),
     ),
     (
         "pending never exhausts",
-        PendingError("still issuing", retry_after=1.0),
+        Pending("arn", "still issuing", 1.0),
         LATE,
-        Outcome("Pending", "still issuing", False, 1.0, False, "Pending", "Normal"),
+        ("Pending", "still issuing", False, Result(requeue_after=1.0), "Pending", "Normal"),
     ),
     (
         "retryable",
-        RetryableError("throttled"),
+        RetryableError("5xx", reason=Reason.AWS_UNAVAILABLE),
         EARLY,
-        Outcome("Pending", "throttled", False, None, True, "RetryableError", "Warning"),
+        ("Pending", "5xx", False, BACKOFF, "RetryableError", "Warning"),
     ),
     (
         "retryable exhausted",
-        RetryableError("throttled"),
+        RetryableError("5xx", reason=Reason.AWS_UNAVAILABLE),
         LATE,
-        Outcome(
+        (
             "Failed",
-            "retries exhausted after 1h0m1s: throttled",
+            "retries exhausted after 1h0m1s: 5xx",
             True,
-            None,
-            False,
+            DONE,
             "RetriesExhausted",
             "Warning",
         ),
+    ),
+    # Issue 10 defect 7: throttling never spends the retry budget.
+    (
+        "throttling never exhausts",
+        RetryableError("slow down", reason=Reason.THROTTLED),
+        LATE,
+        ("Pending", "slow down", False, BACKOFF, "RetryableError", "Warning"),
     ),
     (
         "permanent",
         PermanentError("AWS PCA refused the CSR: bad"),
         EARLY,
-        Outcome(
-            "Failed", "AWS PCA refused the CSR: bad", True, None, False, "PermanentError", "Warning"
-        ),
+        ("Failed", "AWS PCA refused the CSR: bad", True, DONE, "PermanentError", "Warning"),
     ),
     (
-        "issuer",
+        "issuer error",
         IssuerError("CA is DISABLED"),
         EARLY,
-        Outcome(
+        (
             "Pending",
-            "issuer pca is not ready: CA is DISABLED",
+            "issuer is not ready: CA is DISABLED",
             False,
-            None,
-            True,
+            BACKOFF,
             "WaitingForIssuer",
-            "Warning",
+            "Normal",
+        ),
+    ),
+    # Issue 10 defect 8: waiting for an issuer never fails a request.
+    (
+        "issuer error never exhausts",
+        IssuerError("CA is DISABLED"),
+        LATE,
+        (
+            "Pending",
+            "issuer is not ready: CA is DISABLED",
+            False,
+            BACKOFF,
+            "WaitingForIssuer",
+            "Normal",
         ),
     ),
     (
-        "issuer exhausted",
-        IssuerError("CA is DISABLED"),
+        "waiting for a missing issuer never exhausts",
+        Waiting("AWSPCAClusterIssuer pca not found"),
         LATE,
-        Outcome(
-            "Failed",
-            "retries exhausted after 1h0m1s: issuer pca is not ready: CA is DISABLED",
-            True,
-            None,
+        (
+            "Pending",
+            "AWSPCAClusterIssuer pca not found",
             False,
-            "RetriesExhausted",
-            "Warning",
+            Result(requeue_after=WAITING_RECHECK_SECONDS),
+            "WaitingForIssuer",
+            "Normal",
         ),
     ),
     (
         "unclassified base error is retried",
         IssuerControllerError("odd"),
         EARLY,
-        Outcome("Pending", "odd", False, None, True, "RetryableError", "Warning"),
+        ("Pending", "odd", False, BACKOFF, "RetryableError", "Warning"),
+    ),
+    (
+        "issued",
+        Issued("arn", "LEAF", "ROOT"),
+        LATE,
+        ("Issued", "Certificate issued by AWS Private CA", False, DONE, "Issued", "Normal"),
     ),
 ]
 
 
-@pytest.mark.parametrize(("case", "err", "now", "expected"), OUTCOMES, ids=[o[0] for o in OUTCOMES])
-def test_decide_after_error(
-    case: str, err: IssuerControllerError, now: datetime, expected: Outcome
+@pytest.mark.parametrize(("case", "what", "now", "expected"), PLANS, ids=[p[0] for p in PLANS])
+def test_plan_request(
+    case: str, what: SignResult, now: datetime, expected: tuple[Any, ...]
 ) -> None:
-    got = decide_after_error(
-        err, created=CREATED, now=now, max_retry_seconds=3600.0, issuer_name="pca"
+    plan = plan_request(_created_view(), what, now, max_retry_seconds=3600.0)
+    assert _summary(plan) == expected, case
+    assert plan.annotations == {}
+
+
+def test_issued_plan_carries_the_chain() -> None:
+    plan = plan_request(_created_view(), Issued("arn", "LEAF", "ROOT"), EARLY, max_retry_seconds=1)
+    assert plan.status is not None
+    assert base64.b64decode(plan.status["certificate"]) == b"LEAF"
+    assert base64.b64decode(plan.status["ca"]) == b"ROOT"
+    assert plan.outcome == "issued"
+
+
+def test_an_unchanged_pending_condition_is_not_written_again() -> None:
+    first = plan_request(_created_view(), Pending("a", "m", 1.0), EARLY, max_retry_seconds=1)
+    assert first.status is not None
+    assert [e.reason for e in first.events] == ["Pending"]
+    again = CertificateRequestView.from_obj(
+        {
+            "metadata": {"name": "r", "namespace": "n", "uid": "u"},
+            "spec": {"issuerRef": OURS},
+            "status": {"conditions": first.status["conditions"]},
+        }
     )
-    assert got == expected, case
-    assert got.ready_reason in ("Pending", "Failed")  # cert-manager's Ready reasons
+    second = plan_request(again, Pending("a", "m", 1.0), LATE, max_retry_seconds=1)
+    assert second.status is None  # no write
+    assert second.events == ()  # no Event per poll
+    assert second.result == Result(requeue_after=1.0)
+
+
+def test_annotations_are_planned_whatever_the_outcome() -> None:
+    ann = {"aws-privateca-issuer/certificate-arn": "x"}
+    for what in (RetryableError("r"), Pending("x", "m", 1.0), PermanentError("p")):
+        plan = plan_request(_created_view(), what, EARLY, max_retry_seconds=1, annotations=ann)
+        assert plan.annotations == ann
 
 
 @pytest.mark.parametrize(
@@ -193,21 +301,35 @@ def test_decide_after_error(
     [(3599.0, 3600.0, False), (3600.0, 3600.0, False), (3600.5, 3600.0, True), (1.0, 0.0, True)],
 )
 def test_retry_budget_boundary(elapsed: float, max_retry: float, failed: bool) -> None:
-    got = decide_after_error(
+    plan = plan_request(
+        _created_view(),
         RetryableError("x"),
-        created=CREATED,
-        now=CREATED + timedelta(seconds=elapsed),
+        CREATED + timedelta(seconds=elapsed),
         max_retry_seconds=max_retry,
     )
-    assert got.mark_failed is failed
-    assert got.backoff is not failed
+    assert (plan.outcome == "failed") is failed
+    assert plan.result.backoff is not failed
 
 
-def test_issuer_without_name() -> None:
-    got = decide_after_error(
-        IssuerError("no creds"), created=CREATED, now=EARLY, max_retry_seconds=3600
+def test_unsupported_kind_fails_with_the_go_issuers_message() -> None:
+    view = CertificateRequestView.from_obj(
+        {
+            "metadata": {"name": "r", "namespace": "n"},
+            "spec": {"issuerRef": {**OURS, "kind": "Foo"}},
+        }
     )
-    assert got.ready_message == "the issuer is not ready: no creds"
+    plan = plan_unsupported_kind(view, EARLY)
+    assert _summary(plan)[:3] == ("Failed", "unsupported issuer kind: Foo", True)
+
+
+def test_write_refused_is_visible_and_retried_with_backoff() -> None:
+    plan = plan_write_refused(_created_view(), "certificate ARN annotation", "forbidden", EARLY)
+    assert _summary(plan)[0] == "Pending"
+    assert "forbidden" in str(_summary(plan)[1])
+    assert [e.reason for e in plan.events] == ["WriteRefused"]
+    assert plan.result == BACKOFF
+    status_refused = plan_write_refused(_created_view(), "status", "too large", EARLY)
+    assert status_refused.status is None  # the status itself cannot be written
 
 
 @pytest.mark.parametrize(

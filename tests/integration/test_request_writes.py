@@ -1,0 +1,79 @@
+"""What one CertificateRequest costs in API writes, counted by the API server's own audit log.
+
+The control plane audits every write of a CertificateRequest (``AUDIT_POLICY``
+in the dev stack), so these tests count what the controller process really
+sent, with the emulator answering RequestInProgress first as real PCA does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awspca_devstack import ControlPlane, KubeClient
+from awspca_devstack.csrs import make_csr, new_key
+from awspca_devstack.issuerproc import IssuerProcess
+from awspca_devstack.stack import DEFAULT_KEYS
+from awspca_emulator import AdminClient
+
+from tests import flows
+
+KIND = "AWSPCAIssuer"
+CONTROLLER_AGENT = "awspca-issuer"
+
+
+def ready_issuer(kube: KubeClient, admin: AdminClient, namespace: str) -> str:
+    """A new CA hierarchy (so the call log is ours alone) and a Ready issuer for it."""
+    ca = str(admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"])
+    flows.create_secret(kube, namespace, "aws", DEFAULT_KEYS)
+    flows.create_issuer(kube, KIND, "pca", arn=ca, namespace=namespace, secret_ref={"name": "aws"})
+    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    return ca
+
+
+def controller_writes(cp: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The controller's audited writes of one request, oldest first."""
+    return [
+        e
+        for e in cp.audit_events()
+        if e.get("stage") == "ResponseComplete"
+        and str(e.get("userAgent", "")).startswith(CONTROLLER_AGENT)
+        and (e.get("objectRef") or {}).get("namespace") == namespace
+        and (e.get("objectRef") or {}).get("name") == name
+    ]
+
+
+def issue_calls(admin: AdminClient, ca_arn: str) -> list[dict[str, Any]]:
+    return [c for c in admin.calls("IssueCertificate") if c.get("ca_arn") == ca_arn]
+
+
+def _ready_reason(write: dict[str, Any]) -> str | None:
+    conds = ((write.get("requestObject") or {}).get("status") or {}).get("conditions") or []
+    return next((c.get("reason") for c in conds if c.get("type") == "Ready"), None)
+
+
+def test_one_certificate_costs_one_issue_and_three_writes(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    controller: IssuerProcess,
+    admin: AdminClient,
+    namespace: str,
+) -> None:
+    ca = ready_issuer(kube, admin, namespace)
+    admin.configure(issuance_delay=1.0)
+    try:
+        key = new_key("ec256")
+        csr, _ = make_csr("writes.test", key=key)
+        flows.create_request(kube, namespace, "one", csr, issuer_kind=KIND, issuer_name="pca")
+        obj = flows.wait_request(kube, namespace, "one", timeout=60)
+    finally:
+        admin.configure(issuance_delay=0.0)
+    flows.verify_chain(obj, key)
+    writes = controller_writes(control_plane, namespace, "one")
+    summary = [
+        (w["verb"], (w.get("objectRef") or {}).get("subresource", ""), w["responseStatus"]["code"])
+        for w in writes
+    ]
+    assert [code for *_, code in summary if code == 409] == [], summary
+    assert summary == [("update", "", 200), ("patch", "status", 200), ("patch", "status", 200)]
+    assert [_ready_reason(w) for w in writes[1:]] == ["Pending", "Issued"]
+    assert len(issue_calls(admin, ca)) == 1
