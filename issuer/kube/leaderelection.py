@@ -4,6 +4,11 @@ The candidate acquires the Lease when it is free, expired or already its own,
 renews it every ``retry_period``, and gives leadership up when it cannot renew
 within ``renew_deadline``. On shutdown the leader releases the Lease (empty
 holder, 1 s duration) so a successor takes over at once.
+
+Expiry is judged as client-go judges it: from the moment *this* replica last
+saw the Lease record change (its own monotonic clock), plus the Lease's
+duration; the holder's ``renewTime`` is never compared with the local wall
+clock, so clock skew between nodes cannot make two leaders.
 """
 
 from __future__ import annotations
@@ -22,12 +27,6 @@ log = logging.getLogger(__name__)
 
 def _now_micro() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    return datetime.strptime(ts.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 def default_identity() -> str:
@@ -57,6 +56,20 @@ class LeaderElector:
         self.is_leader = asyncio.Event()
         self.lost = asyncio.Event()
         self._lease: dict[str, Any] | None = None
+        self._observed: str | None = None  # the Lease record last seen, as compared
+        self._observed_at = 0.0  # when this replica saw it change (monotonic)
+
+    @staticmethod
+    def _clock() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _observe(self, spec: dict[str, Any]) -> float:
+        """Note the Lease record; return seconds since this replica saw it change."""
+        record = repr(sorted(spec.items()))
+        now = self._clock()
+        if record != self._observed:
+            self._observed, self._observed_at = record, now
+        return now - self._observed_at
 
     def _spec(self, acquire_time: str | None, transitions: int) -> dict[str, Any]:
         now = _now_micro()
@@ -89,9 +102,8 @@ class LeaderElector:
             return True
         spec = lease.get("spec", {})
         holder = spec.get("holderIdentity") or ""
-        renew = _parse(spec.get("renewTime"))
         duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
-        expired = renew is None or (datetime.now(UTC) - renew).total_seconds() > duration
+        expired = self._observe(spec) > duration
         if holder and holder != self.identity and not expired:
             self._lease = lease
             return False
@@ -106,6 +118,7 @@ class LeaderElector:
             if e.conflict:
                 return False
             raise
+        self._observe(self._lease.get("spec", {}))
         return True
 
     async def _attempt(self) -> bool:

@@ -34,7 +34,7 @@ class QueueObserver(Protocol):
     """Metrics hooks; every method must be cheap and must not raise."""
 
     def on_add(self) -> None:
-        """A key was added (before dedup), like workqueue_adds_total."""
+        """A key was added (after dedup), like client-go's workqueue_adds_total."""
 
     def on_depth(self, depth: int) -> None:
         """The number of keys waiting to be handed out changed."""
@@ -99,28 +99,8 @@ class WorkQueue(Generic[K]):
     # -- state ------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._queue)
-
-    def len(self) -> int:
         """Keys waiting to be handed out (not counting delayed or in-progress keys)."""
         return len(self._queue)
-
-    @property
-    def shutting_down(self) -> bool:
-        """Whether ``shutdown`` was called."""
-        return self._shutting_down
-
-    def num_requeues(self, key: K) -> int:
-        """How many times ``key`` was re-added with backoff since the last ``forget``."""
-        return self._failures.get(key, 0)
-
-    def num_delayed(self) -> int:
-        """Keys waiting for their ``add_after`` due time."""
-        return len(self._due)
-
-    def is_processing(self, key: K) -> bool:
-        """Whether a worker holds ``key``."""
-        return key in self._processing
 
     # -- adding -----------------------------------------------------------
 
@@ -136,11 +116,9 @@ class WorkQueue(Generic[K]):
 
     def add(self, key: K) -> None:
         """Queue ``key`` now (deduplicated; deferred to ``done`` if it is being processed)."""
-        if self._shutting_down:
+        if self._shutting_down or key in self._dirty:
             return
-        self._observer.on_add()
-        if key in self._dirty:
-            return
+        self._observer.on_add()  # after de-duplication, as client-go counts adds
         self._dirty.add(key)
         if key in self._processing:
             return

@@ -21,7 +21,6 @@ from awspca_devstack.kubeclient import KubeError
 from awspca_emulator import AdminClient
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from issuer.signer.token import arn_binding, idempotency_token
 from tests import flows
 from tests.integration.test_request_writes import KIND, issue_calls, ready_issuer
 
@@ -86,6 +85,8 @@ def test_a_forged_binding_never_writes_a_foreign_certificate(
     _request(kube, namespace, "victim")
     stolen_arn = flows.wait_request(kube, namespace, "victim")["metadata"]["annotations"][ARN]
     # Whoever can read a request can compute its binding: the public key check still holds.
+    from issuer.signer.token import arn_binding, idempotency_token
+
     _, csr = _request(kube, namespace, "forged")
     obj = kube.get(flows.cr_path(namespace, "forged"))
     binding = arn_binding(idempotency_token(obj["metadata"]["uid"], csr), stolen_arn)
