@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -186,8 +186,12 @@ def plan_denied(cr: CertificateRequestView, now: datetime) -> Plan:
 
 
 def plan_unsupported_kind(cr: CertificateRequestView, now: datetime) -> Plan:
-    """Our group but a kind we do not serve: Failed with the Go issuer's message."""
-    return _failed(cr, now, f"unsupported issuer kind: {cr.issuer_kind}", Reason.UNSUPPORTED_KIND)
+    """Our group but a kind we do not serve: Failed with the Go issuer's message.
+
+    No metric outcome: the kind is the user's string, never a label value.
+    """
+    plan = _failed(cr, now, f"unsupported issuer kind: {cr.issuer_kind}", Reason.UNSUPPORTED_KIND)
+    return replace(plan, outcome=None)
 
 
 SignResult = Issued | Pending | Waiting | IssuerControllerError
