@@ -31,9 +31,14 @@ VAP_BINDING = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybi
 
 
 def _request(
-    kube: KubeClient, ns: str, name: str, annotations: dict[str, str] | None = None
+    kube: KubeClient,
+    ns: str,
+    name: str,
+    annotations: dict[str, str] | None = None,
+    *,
+    approve: bool = True,
 ) -> tuple[Any, bytes]:
-    """An approved request, created with ``annotations`` (as a copy or a restore would)."""
+    """A request created with ``annotations`` (as a copy or a restore would), approved."""
     key = new_key("ec256")
     csr, _ = make_csr(f"{name}.test", key=key, dns=(f"{name}.test",))
     kube.create(
@@ -48,8 +53,13 @@ def _request(
             },
         },
     )
-    flows.set_request_condition(kube, ns, name, "Approved", "True", "test", "approved")
+    if approve:
+        _approve(kube, ns, name)
     return key, csr
+
+
+def _approve(kube: KubeClient, ns: str, name: str) -> None:
+    flows.set_request_condition(kube, ns, name, "Approved", "True", "test", "approved")
 
 
 def _events(kube: KubeClient, ns: str, name: str) -> list[dict[str, Any]]:
@@ -87,13 +97,14 @@ def test_a_forged_binding_never_writes_a_foreign_certificate(
     # Whoever can read a request can compute its binding: the public key check still holds.
     from issuer.signer.token import arn_binding, idempotency_token
 
-    _, csr = _request(kube, namespace, "forged")
+    _, csr = _request(kube, namespace, "forged", approve=False)
     obj = kube.get(flows.cr_path(namespace, "forged"))
     binding = arn_binding(idempotency_token(obj["metadata"]["uid"], csr), stolen_arn)
     kube.merge_patch(
         flows.cr_path(namespace, "forged"),
         {"metadata": {"annotations": {ARN: stolen_arn, BINDING: binding}}},
     )
+    _approve(kube, namespace, "forged")
     failed = flows.wait_request(kube, namespace, "forged", reason="Failed", timeout=60)
     assert "public key" in flows.condition_message(failed)
     assert not failed["status"].get("certificate")
