@@ -37,7 +37,7 @@ def client(boto_session: boto3.session.Session, emulator: EmulatorHandle) -> Ite
 
 async def _issuer(client: PCAClient, emulator: EmulatorHandle) -> signing.SigningIssuer:
     ca = str(emulator.admin.bootstrap("ec")["subordinate_arn"])
-    return signing.SigningIssuer(client, await signing.check(client, ca), None)
+    return signing.SigningIssuer(client, await signing.check(client, ca), None, 900.0)
 
 
 def _request(uid: str, arn: str | None = None) -> signing.SignRequest:
