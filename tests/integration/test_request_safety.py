@@ -293,3 +293,28 @@ def test_refused_status_write_is_visible_and_retried(
         assert flows.ready_status(kube.get(flows.cr_path(namespace, "toolarge"))) == (None, None)
     flows.wait_request(kube, namespace, "toolarge", timeout=120)
     assert len(issue_calls(admin, ca)) == 1
+
+
+def test_a_changed_spec_arn_does_not_strand_a_request_in_flight(
+    kube: KubeClient, controller: IssuerProcess, admin: AdminClient, namespace: str
+) -> None:
+    """Defect 6: the persisted ARN is polled on the CA it names, not on the issuer's new CA."""
+    old_ca = ready_issuer(kube, admin, namespace)
+    new_ca = str(admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"])
+    admin.configure(issuance_delay=6.0)
+    try:
+        key, _ = _request(kube, namespace, "moving")
+        kube.wait_for(
+            flows.cr_path(namespace, "moving"),
+            lambda o: ARN in (o["metadata"].get("annotations") or {}),
+            timeout=30,
+            what="certificate ARN persisted",
+        )
+        kube.merge_patch(flows.issuer_path(KIND, namespace, "pca"), {"spec": {"arn": new_ca}})
+        obj = flows.wait_request(kube, namespace, "moving", timeout=60)
+    finally:
+        admin.configure(issuance_delay=0.0)
+    flows.verify_chain(obj, key)
+    assert obj["metadata"]["annotations"][ARN].startswith(old_ca)
+    assert len(issue_calls(admin, old_ca)) == 1
+    assert issue_calls(admin, new_ca) == []
