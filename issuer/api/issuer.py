@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from issuer.api.certificaterequest import CONDITION_READY
-from issuer.api.conditions import find_condition
 from issuer.api.duration import parse_go_duration
 from issuer.errors import PermanentError
 
@@ -165,16 +163,6 @@ class IssuerView:
     def key(self) -> str:
         """``namespace/name`` for namespaced issuers, ``name`` for cluster issuers."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-    @property
-    def is_ready(self) -> bool:
-        """Ready is True and was computed for the current generation."""
-        ready = find_condition(self.conditions, CONDITION_READY)
-        return (
-            ready is not None
-            and ready.get("status") == "True"
-            and ready.get("observedGeneration") == self.generation
-        )
 
     @classmethod
     def from_obj(cls, obj: Mapping[str, Any], kind: str) -> IssuerView:

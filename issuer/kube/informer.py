@@ -73,9 +73,6 @@ class Informer:
     def get(self, key: str) -> JSON | None:
         return self._cache.get(key)
 
-    def cached_keys(self) -> list[str]:
-        return list(self._cache)
-
     def __len__(self) -> int:
         return len(self._cache)
 

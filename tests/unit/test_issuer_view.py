@@ -100,7 +100,6 @@ def test_issuer_view_full() -> None:
     )
     assert view.secret_ref == SecretRefView("creds", "team-a", "id", "secret", "token")
     assert view.default_template_name == "EndEntityCertificate/V1"
-    assert view.is_ready is True
     assert view.is_cluster is False
 
 
@@ -147,23 +146,6 @@ def test_cluster_issuer_has_no_namespace() -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError, match="kind"):
         IssuerView.from_obj(_issuer({}), "Issuer")
-
-
-@pytest.mark.parametrize(
-    ("conditions", "generation", "ready"),
-    [
-        ([], 3, False),
-        ([{"type": "Ready", "status": "True", "observedGeneration": 3}], 3, True),
-        ([{"type": "Ready", "status": "True", "observedGeneration": 2}], 3, False),
-        ([{"type": "Ready", "status": "True"}], 3, False),
-        ([{"type": "Ready", "status": "False", "observedGeneration": 3}], 3, False),
-        ([{"type": "Other", "status": "True", "observedGeneration": 3}], 3, False),
-    ],
-)
-def test_is_ready(conditions: list[dict[str, Any]], generation: int, ready: bool) -> None:
-    obj = _issuer({"arn": ARN}, generation=generation)
-    obj["status"] = {"conditions": conditions}
-    assert IssuerView.from_obj(obj, "AWSPCAIssuer").is_ready is ready
 
 
 @pytest.mark.parametrize(
