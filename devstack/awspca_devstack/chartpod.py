@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -50,6 +51,7 @@ class CannotBuildHere(RuntimeError):
     """This machine cannot build images (no root, no apt); the message says why, in one line."""
 
 
+@functools.cache
 def image_env() -> dict[str, str]:
     """The environment podman needs here (hack/image.sh's private containers.conf)."""
     res = subprocess.run(
