@@ -46,8 +46,21 @@ class Reason(enum.StrEnum):
     CA_NOT_FOUND = "CANotFound"
     CA_NOT_ACTIVE = "CANotActive"
     CERTIFICATE_NOT_FOUND = "CertificateNotFound"
+    # issuer conditions
+    VERIFIED = "Verified"
+    INVALID_SPEC = "InvalidSpec"
+    CA_UNREACHABLE = "CAUnreachable"
+    ISSUER_ERROR = "IssuerError"
+    NOT_CHECKED = "NotChecked"
+    AMBIENT_DISABLED = "AmbientCredentialsDisabled"
+    NO_CREDENTIALS = "NoCredentials"
+    KUBERNETES_ERROR = "KubernetesError"
     # the request's own data
     INVALID_ARN = "InvalidArn"
+    UNSUPPORTED_KEY = "UnsupportedKey"
+    CSR_TOO_LARGE = "CSRTooLarge"
+    INVALID_DURATION = "InvalidDuration"
+    INVALID_CHAIN = "InvalidCertificateChain"
     CERTIFICATE_MISMATCH = "CertificateMismatch"
     UNSUPPORTED_KIND = "UnsupportedIssuerKind"
     # request Events

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from issuer.api.conditions import find_condition, parse_time
+from issuer.errors import Reason
 
 GROUP = "awspca.cert-manager.io"
 VERSION = "v1beta1"
@@ -32,10 +33,10 @@ CONDITION_READY = "Ready"
 CONDITION_APPROVED = "Approved"
 CONDITION_DENIED = "Denied"
 CONDITION_INVALID_REQUEST = "InvalidRequest"
-REASON_PENDING = "Pending"
-REASON_FAILED = "Failed"
-REASON_ISSUED = "Issued"
-REASON_DENIED = "Denied"
+REASON_PENDING = Reason.PENDING
+REASON_FAILED = Reason.FAILED
+REASON_ISSUED = Reason.ISSUED
+REASON_DENIED = Reason.DENIED
 
 # Keys only found in a compact projection (never in an API object).
 COMPACT_MARKER = "compact"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from issuer.api.duration import parse_go_duration
-from issuer.errors import PermanentError
+from issuer.errors import PermanentError, Reason
 
 ISSUER_KIND = "AWSPCAIssuer"
 CLUSTER_ISSUER_KIND = "AWSPCAClusterIssuer"
@@ -58,7 +58,7 @@ class CAArn:
 def parse_ca_arn(arn: str) -> CAArn:
     """Parse ``arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>``.
 
-    Raises PermanentError(reason="InvalidArn") when ``arn`` does not have that shape.
+    Raises PermanentError(reason=Reason.INVALID_ARN) when ``arn`` does not have that shape.
     """
     match = _CA_ARN.match(arn.strip()) if isinstance(arn, str) else None
     if match is None:
@@ -66,7 +66,7 @@ def parse_ca_arn(arn: str) -> CAArn:
             f"{arn!r} is not an AWS Private CA ARN "
             "(expected arn:<partition>:acm-pca:<region>:<12-digit account>"
             ":certificate-authority/<id>)",
-            reason="InvalidArn",
+            reason=Reason.INVALID_ARN,
         )
     return CAArn(
         partition=match["partition"],
@@ -200,7 +200,7 @@ class IssuerView:
 def not_before_offset_seconds(view: IssuerView) -> float:
     """How far before issuance NotBefore lies: ``spec.notBeforeOffset``, default 15m.
 
-    Raises PermanentError(reason="InvalidSpec") when it is not a Go duration
+    Raises PermanentError(reason=Reason.INVALID_SPEC) when it is not a Go duration
     within 0..24h (the issuer's validation reports the same problem first).
     """
     raw = view.not_before_offset
@@ -211,15 +211,15 @@ def not_before_offset_seconds(view: IssuerView) -> float:
     except ValueError as e:
         raise PermanentError(
             f"spec.notBeforeOffset {raw!r} is not a duration (e.g. 15m, 1h30m)",
-            reason="InvalidSpec",
+            reason=Reason.INVALID_SPEC,
         ) from e
     if seconds < 0:
         raise PermanentError(
-            "notBeforeOffset in Issuer Spec must not be negative", reason="InvalidSpec"
+            "notBeforeOffset in Issuer Spec must not be negative", reason=Reason.INVALID_SPEC
         )
     if seconds > MAX_NOT_BEFORE_OFFSET_SECONDS:
         raise PermanentError(
-            "notBeforeOffset in Issuer Spec must not exceed 24h", reason="InvalidSpec"
+            "notBeforeOffset in Issuer Spec must not exceed 24h", reason=Reason.INVALID_SPEC
         )
     return seconds
 

@@ -13,16 +13,17 @@ from issuer.errors import (
     IssuerError,
     PendingError,
     PermanentError,
+    Reason,
 )
 
-REASON_VERIFIED = "Verified"
-REASON_INVALID_SPEC = "InvalidSpec"
-REASON_CREDENTIALS = "CredentialsError"
-REASON_CA_NOT_ACTIVE = "CANotActive"
-REASON_CA_UNREACHABLE = "CAUnreachable"
-REASON_ISSUER_ERROR = "IssuerError"
-REASON_NOT_CHECKED = "NotChecked"
-REASON_AMBIENT_DISABLED = "AmbientCredentialsDisabled"
+REASON_VERIFIED = Reason.VERIFIED
+REASON_INVALID_SPEC = Reason.INVALID_SPEC
+REASON_CREDENTIALS = Reason.CREDENTIALS
+REASON_CA_NOT_ACTIVE = Reason.CA_NOT_ACTIVE
+REASON_CA_UNREACHABLE = Reason.CA_UNREACHABLE
+REASON_ISSUER_ERROR = Reason.ISSUER_ERROR
+REASON_NOT_CHECKED = Reason.NOT_CHECKED
+REASON_AMBIENT_DISABLED = Reason.AMBIENT_DISABLED
 
 # Upstream v1.12's message, word for word: tools (and upstream's e2e suite) compare it.
 AMBIENT_DISALLOWED_MESSAGE = "empty credentials; perhaps you meant to enable ambient credentials?"

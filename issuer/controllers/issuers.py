@@ -36,7 +36,7 @@ from issuer.controllers.issuer_decision import (
     decide_issuer_health,
 )
 from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issuer_key
-from issuer.errors import IssuerControllerError, IssuerError
+from issuer.errors import IssuerControllerError, IssuerError, Reason
 from issuer.kube.client import ApiError, KubeClient
 from issuer.kube.events import EventRecorder
 from issuer.kube.tokens import blocking_token_source
@@ -101,11 +101,11 @@ class IssuerReconciler:
         except ApiError as e:
             if e.not_found:
                 raise IssuerError(
-                    f"Secret {ns}/{ref.name} not found", reason="CredentialsError"
+                    f"Secret {ns}/{ref.name} not found", reason=Reason.CREDENTIALS
                 ) from e
             if e.status == 403:
                 raise IssuerError(
-                    f"not allowed to read Secret {ns}/{ref.name}", reason="CredentialsError"
+                    f"not allowed to read Secret {ns}/{ref.name}", reason=Reason.CREDENTIALS
                 ) from e
             raise
         data = secret.get("data") or {}
@@ -119,7 +119,7 @@ class IssuerReconciler:
         if missing:
             raise IssuerError(
                 f"Secret {ns}/{ref.name} has no (valid) key(s) {', '.join(missing)}",
-                reason="CredentialsError",
+                reason=Reason.CREDENTIALS,
             )
         assert key_id is not None
         assert secret_key is not None

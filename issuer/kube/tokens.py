@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from issuer.errors import IssuerError, RetryableError
+from issuer.errors import IssuerError, Reason, RetryableError
 from issuer.kube.client import ApiError, KubeClient
 
 STS_AUDIENCE = "sts.amazonaws.com"
@@ -42,13 +42,15 @@ async def request_token(
         )
     except ApiError as e:
         if e.status in (401, 403, 404, 422):
-            raise IssuerError(f"{what}: {e.message}", reason="CredentialsError") from e
-        raise RetryableError(f"{what}: {e.message}", reason="KubernetesError") from e
+            raise IssuerError(f"{what}: {e.message}", reason=Reason.CREDENTIALS) from e
+        raise RetryableError(f"{what}: {e.message}", reason=Reason.KUBERNETES_ERROR) from e
     except (TimeoutError, OSError) as e:
-        raise RetryableError(f"{what}: {type(e).__name__}", reason="KubernetesError") from e
+        raise RetryableError(f"{what}: {type(e).__name__}", reason=Reason.KUBERNETES_ERROR) from e
     token = (resp.get("status") or {}).get("token")
     if not isinstance(token, str) or not token:
-        raise RetryableError(f"{what}: the API server returned no token", reason="KubernetesError")
+        raise RetryableError(
+            f"{what}: the API server returned no token", reason=Reason.KUBERNETES_ERROR
+        )
     return token
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from issuer.errors import PermanentError
+from issuer.errors import PermanentError, Reason
 
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
 
 
 def _bad(what: str, detail: str) -> PermanentError:
     return PermanentError(
-        f"AWS PCA returned an unusable {what}: {detail}", reason="InvalidCertificateChain"
+        f"AWS PCA returned an unusable {what}: {detail}", reason=Reason.INVALID_CHAIN
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import botocore.credentials
 import botocore.session
 
-from issuer.errors import IssuerError
+from issuer.errors import IssuerError, Reason
 
 _lock = threading.Lock()
 _session: botocore.session.Session | None = None
@@ -101,7 +101,7 @@ def _base_credentials(spec: CredentialSpec) -> botocore.credentials.Credentials:
         raise IssuerError(
             "no ambient AWS credentials: set up IRSA (AWS_ROLE_ARN and "
             "AWS_WEB_IDENTITY_TOKEN_FILE on the controller) or give the issuer a secretRef",
-            reason="NoCredentials",
+            reason=Reason.NO_CREDENTIALS,
         )
     return creds
 
@@ -112,7 +112,7 @@ def resolve(spec: CredentialSpec) -> botocore.credentials.Credentials:
     if spec.web_identity is not None:
         if not spec.role_arn:
             raise IssuerError(
-                "spec.role must be set when using serviceAccountRef", reason="CredentialsError"
+                "spec.role must be set when using serviceAccountRef", reason=Reason.CREDENTIALS
             )
         web = botocore.credentials.AssumeRoleWithWebIdentityCredentialFetcher(
             client_creator=_client_creator(session, spec.region),

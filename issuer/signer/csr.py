@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from issuer.errors import PermanentError
+from issuer.errors import PermanentError, Reason
 
 #: The largest CSR ``IssueCertificate`` accepts (``CsrBlob`` in the ACM PCA service model).
 MAX_CSR_BYTES = 32768
@@ -38,14 +38,16 @@ class CSRInfo:
 
 
 def _malformed(detail: str) -> PermanentError:
-    return PermanentError(f"the CSR in spec.request is malformed: {detail}", reason="MalformedCSR")
+    return PermanentError(
+        f"the CSR in spec.request is malformed: {detail}", reason=Reason.MALFORMED_CSR
+    )
 
 
 def _unsupported(detail: str) -> PermanentError:
     return PermanentError(
         f"the CSR's key is not supported by AWS Private CA: {detail} "
         "(use RSA 2048-4096 bits or ECDSA P-256, P-384 or P-521)",
-        reason="UnsupportedKey",
+        reason=Reason.UNSUPPORTED_KEY,
     )
 
 
@@ -55,7 +57,7 @@ def check_size(pem: bytes) -> None:
         raise PermanentError(
             f"the CSR in spec.request is {len(pem)} bytes; AWS Private CA accepts at most "
             f"{MAX_CSR_BYTES} bytes",
-            reason="CSRTooLarge",
+            reason=Reason.CSR_TOO_LARGE,
         )
 
 

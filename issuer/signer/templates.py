@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from issuer.errors import PermanentError
+from issuer.errors import PermanentError, Reason
 
 TEMPLATE_ARN_MARKER = ":acm-pca:::template/"
 SUBORDINATE_CA = "SubordinateCACertificate_PathLen0/V1"
@@ -33,7 +33,7 @@ def _partition(ca_arn: str) -> str:
     parts = ca_arn.split(":", 2)
     if len(parts) < 3 or parts[0] != "arn" or not parts[1]:
         raise PermanentError(
-            f"cannot choose a PCA template: {ca_arn!r} is not an ARN", reason="InvalidArn"
+            f"cannot choose a PCA template: {ca_arn!r} is not an ARN", reason=Reason.INVALID_ARN
         )
     return parts[1]
 

@@ -17,7 +17,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from issuer.errors import PermanentError
+from issuer.errors import PermanentError, Reason
 
 DEFAULT_DURATION_SECONDS = 30 * 24 * 3600
 
@@ -32,7 +32,7 @@ def validity_for(duration_seconds: float | None, *, now: datetime) -> dict[str, 
     if not math.isfinite(seconds) or seconds <= 0:
         raise PermanentError(
             f"spec.duration must be positive, got {duration_seconds} seconds",
-            reason="InvalidDuration",
+            reason=Reason.INVALID_DURATION,
         )
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -44,7 +44,7 @@ def not_before_for(offset_seconds: float, *, now: datetime) -> dict[str, Any]:
     if not math.isfinite(offset_seconds) or offset_seconds < 0:
         raise PermanentError(
             f"notBeforeOffset must not be negative, got {offset_seconds} seconds",
-            reason="InvalidDuration",
+            reason=Reason.INVALID_DURATION,
         )
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
