@@ -317,6 +317,7 @@ DENIED = [
     ("delete", "secrets", "-n", TEAM_NS),
     ("create", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
     ("update", "certificaterequests.cert-manager.io", "--subresource=status", "-n", TEAM_NS),
+    ("patch", "certificaterequests.cert-manager.io", "-n", TEAM_NS),  # update is enough
     ("delete", "certificaterequests.cert-manager.io", "-n", TEAM_NS),
     ("patch", "awspcaissuers.awspca.cert-manager.io", "-n", TEAM_NS),
     ("delete", "awspcaclusterissuers.awspca.cert-manager.io"),

@@ -694,3 +694,26 @@ def test_crds_are_templates_kept_on_uninstall_and_equal_to_manifests() -> None:
         "helm.sh/resource-policy" not in (c["metadata"].get("annotations") or {}) for c in unkept
     )
     assert by_kind(render(sets=("crds.enabled=false",)), "CustomResourceDefinition") == []
+
+
+def _grants(objs: list[Obj]) -> dict[str, set[str]]:
+    """resource -> verbs, over the controller's ClusterRole and Roles (not the approver's)."""
+    out: dict[str, set[str]] = {}
+    for o in objs:
+        if o["kind"] not in ("ClusterRole", "Role") or "approve" in o["metadata"]["name"]:
+            continue
+        for r in o["rules"]:
+            for res in r["resources"]:
+                out.setdefault(res, set()).update(r["verbs"])
+    return out
+
+
+def test_rbac_is_the_go_charts_or_narrower() -> None:
+    """Every verb we grant on a resource, the Go chart grants too; on CertificateRequests
+    we grant exactly its verbs (a ClusterRole copied from it is enough for the controller)."""
+    ours = _grants(render(values=(UPSTREAM_VALUES,)))
+    theirs = _grants(render(values=(UPSTREAM_VALUES,), chart=upstream_chart()))
+    wider = {res: verbs - theirs.get(res, set()) for res, verbs in ours.items()}
+    assert {res: v for res, v in wider.items() if v} == {}
+    assert ours["certificaterequests"] == theirs["certificaterequests"]
+    assert ours["serviceaccounts/token"] == theirs["serviceaccounts/token"] == {"create"}
