@@ -154,6 +154,7 @@ async def _issue(
         usages=req.usages,
         ca_arn=issuer.ca.arn,
     )
+    log.debug("issuing certificate", extra={"template": template, "ca_arn": issuer.ca.arn})
     arn = await issuer.client.issue_certificate(
         ca_arn=issuer.ca.arn,
         csr_pem=req.csr_pem,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from awspca_devstack import KubeClient
+from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import b64, make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.kubeclient import KubeError
@@ -318,3 +318,31 @@ def test_a_changed_spec_arn_does_not_strand_a_request_in_flight(
     assert obj["metadata"]["annotations"][ARN].startswith(old_ca)
     assert len(issue_calls(admin, old_ca)) == 1
     assert issue_calls(admin, new_ca) == []
+
+
+def test_an_api_outage_longer_than_the_idempotency_window_issues_once(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    controller: IssuerProcess,
+    admin: AdminClient,
+    namespace: str,
+) -> None:
+    """Defect 5: the API server goes down while IssueCertificate is in flight and stays
+    down longer than PCA's idempotency window; the ARN waits in memory until written."""
+    ca = ready_issuer(kube, admin, namespace)
+    issuing = controller.log_text().count("issuing certificate")
+    admin.configure(idempotency_window=1.0, faults={"IssueCertificate": {"latency": 6.0}})
+    try:
+        _request(kube, namespace, "outage")
+        deadline = time.monotonic() + 60
+        while controller.log_text().count("issuing certificate") == issuing:
+            assert time.monotonic() < deadline, "IssueCertificate never started"
+            time.sleep(0.1)
+        # IssueCertificate is in flight for 6 s: its answer finds the API server gone.
+        control_plane.restart_apiserver(down_for=10.0)
+        obj = flows.wait_request(kube, namespace, "outage", timeout=120)
+    finally:
+        admin.configure(idempotency_window=300.0, clear_faults=True)
+    assert obj["metadata"]["annotations"][ARN]
+    calls = issue_calls(admin, ca)
+    assert len(calls) == 1, calls
