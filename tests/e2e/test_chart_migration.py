@@ -226,6 +226,14 @@ def test_helm_upgrade_to_this_chart_with_the_same_values_keeps_every_object(
     cp: ControlPlane,
     state: Migration,
 ) -> None:
+    # --reuse-values would keep the Go chart's defaults instead of ours: refused, clearly.
+    reused = helm(
+        "upgrade", RELEASE, str(CHART), "-n", NS, "--reuse-values",
+        "--kubeconfig", str(cp.kubeconfig), check=False,
+    )  # fmt: skip
+    assert reused.returncode != 0
+    assert "values of this chart are missing" in reused.stderr, reused.stderr
+    assert "--reset-then-reuse-values" in reused.stderr
     out = chart_helm(cp, "upgrade", RELEASE, str(CHART), "-n", NS, "-f", str(UPSTREAM_VALUES))
     kube = cp.admin
     assert uids(kube) == state.before
@@ -326,8 +334,11 @@ def test_adopted_crds_are_upgraded_and_nothing_is_issued_again(
             "annotate", "crd", name, f"meta.helm.sh/release-name={RELEASE}",
             f"meta.helm.sh/release-namespace={NS}", "--overwrite",
         )  # fmt: skip
-    out = chart_helm(cp, "upgrade", RELEASE, str(CHART), "-n", NS, "-f", str(UPSTREAM_VALUES))
+    # The values of the last release, on this chart's defaults (what the refusal suggests).
+    out = chart_helm(cp, "upgrade", RELEASE, str(CHART), "-n", NS, "--reset-then-reuse-values")
     assert "CRDs NOT UPGRADED" not in out
+    dep = kube.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{DEPLOYMENT}")
+    assert dep["metadata"]["annotations"].items() >= VALUES["deploymentAnnotations"].items()
     manifest = chart_helm(cp, "get", "manifest", RELEASE, "-n", NS)
     for name in CRD_NAMES:
         assert f"name: {name}" in manifest

@@ -138,3 +138,21 @@ OOM-killed at start-up or under load.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Fails the render when this chart's own values are missing. That happens with
+`helm upgrade --reuse-values` from the Go issuer's chart: Helm then reuses the
+old chart's defaults instead of this chart's, and every value the Go chart
+does not have would render as nothing.
+*/}}
+{{- define "aws-privateca-issuer.checkOwnValues" -}}
+{{- $missing := list }}
+{{- range $key := list "workers" "awsThreads" "pcaRateLimits" "maxRetryDuration" "issuerRecheckInterval" "kubeApi" "leaderElection" "logLevel" "logFormat" "crds" "prometheusRule" "grafanaDashboard" }}
+{{- if not (hasKey $.Values $key) }}
+{{- $missing = append $missing $key }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "values of this chart are missing (%s). `helm upgrade --reuse-values` from the Go issuer's chart reuses that chart's defaults, not this chart's: upgrade with your values file (-f) or with --reset-then-reuse-values instead." (join ", " $missing)) }}
+{{- end }}
+{{- end }}
