@@ -37,7 +37,7 @@ from issuer.controllers.issuer_decision import (
 )
 from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issuer_key
 from issuer.errors import IssuerControllerError, IssuerError, Reason
-from issuer.kube.client import ApiError, KubeClient
+from issuer.kube.client import ApiError, KubeClient, NotFound
 from issuer.kube.events import EventRecorder
 from issuer.kube.tokens import blocking_token_source
 from issuer.observability import metrics
@@ -98,11 +98,9 @@ class IssuerReconciler:
         ns = self.secret_namespace(view)
         try:
             secret = await self.kube.get(f"/api/v1/namespaces/{ns}/secrets/{ref.name}")
+        except NotFound as e:
+            raise IssuerError(f"Secret {ns}/{ref.name} not found", reason=Reason.CREDENTIALS) from e
         except ApiError as e:
-            if e.not_found:
-                raise IssuerError(
-                    f"Secret {ns}/{ref.name} not found", reason=Reason.CREDENTIALS
-                ) from e
             if e.status == 403:
                 raise IssuerError(
                     f"not allowed to read Secret {ns}/{ref.name}", reason=Reason.CREDENTIALS
@@ -155,13 +153,11 @@ class IssuerReconciler:
         path = issuer_path(kind, namespace, name)
         try:
             obj = await self.kube.get(path)
-        except ApiError as e:
-            if e.not_found:
-                self.registry.remove(key)
-                self.clients.forget(key)
-                metrics.forget_issuer(kind, namespace, name)
-                return DONE
-            raise
+        except NotFound:
+            self.registry.remove(key)
+            self.clients.forget(key)
+            metrics.forget_issuer(kind, namespace, name)
+            return DONE
         view = IssuerView.from_obj(obj, kind)
         self.registry.set_seen(key)
         problems = validate_issuer_spec(view, default_region=self.default_region)
@@ -217,10 +213,8 @@ class IssuerReconciler:
             return
         try:
             await self.kube.merge_patch(f"{path}/status", {"status": {"conditions": new}})
-        except ApiError as e:
-            if e.not_found:
-                return
-            raise
+        except NotFound:
+            return
         ref = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": view.kind,

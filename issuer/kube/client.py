@@ -40,18 +40,6 @@ class ApiError(Exception):
         super().__init__(f"{method} {path}: {status} {message}")
         self.message = message
 
-    @property
-    def not_found(self) -> bool:
-        return self.status == 404
-
-    @property
-    def conflict(self) -> bool:
-        return self.status == 409
-
-    @property
-    def gone(self) -> bool:
-        return self.status == 410
-
 
 class NotFound(ApiError):
     """404: the object does not exist (any more)."""
@@ -215,7 +203,7 @@ class KubeClient:
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as resp:
             if resp.status >= 300:
-                raise ApiError(resp.status, _decode(await resp.read()), "GET", path)
+                raise api_error(resp.status, _decode(await resp.read()), "GET", path, resp.headers)
             async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
                 yield chunk
 

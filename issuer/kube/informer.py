@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from issuer.kube.client import JSON, ApiError, KubeClient
+from issuer.kube.client import JSON, ApiError, Gone, KubeClient, api_error
 from issuer.kube.liststream import ListBodyError, ListSplitter
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class Informer:
             return
         if kind == "ERROR":
             code = obj.get("code")
-            raise ApiError(int(code or 500), obj, "WATCH", self.path)
+            raise api_error(int(code or 500), obj, "WATCH", self.path)
         key = object_key(obj)
         if kind in ("ADDED", "MODIFIED"):
             new = self.project(obj)
@@ -178,7 +178,7 @@ class Informer:
             except asyncio.CancelledError:
                 raise
             except ApiError as e:
-                if e.gone:
+                if isinstance(e, Gone):
                     log.info("watch expired; relisting", extra={"informer": self.name})
                     self.relists += 1
                     need_list = True

@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from issuer.kube.client import ApiError, KubeClient
+from issuer.kube.client import ApiError, Conflict, KubeClient, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,7 @@ class LeaderElector:
     async def _try_acquire_or_renew(self) -> bool:
         try:
             lease = await self.client.get(f"{self.path}/{self.name}")
-        except ApiError as e:
-            if not e.not_found:
-                raise
+        except NotFound:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
@@ -95,10 +93,8 @@ class LeaderElector:
             }
             try:
                 self._lease = await self.client.create(self.path, body)
-            except ApiError as ce:
-                if ce.conflict:
-                    return False
-                raise
+            except Conflict:
+                return False
             return True
         spec = lease.get("spec", {})
         holder = spec.get("holderIdentity") or ""
@@ -114,10 +110,8 @@ class LeaderElector:
         )
         try:
             self._lease = await self.client.update(f"{self.path}/{self.name}", lease)
-        except ApiError as e:
-            if e.conflict:
-                return False
-            raise
+        except Conflict:
+            return False
         self._observe(self._lease.get("spec", {}))
         return True
 
