@@ -5,7 +5,8 @@
 # the Go module proxy, once, into a cache outside the repository keyed by
 # component and version. Idempotent: a component whose stamp exists is skipped.
 #
-#   hack/build-tools.sh [component ...]     (default: all)
+#   hack/build-tools.sh [component ...]     (default: all but goissuer)
+#   goissuer: the Go issuer itself, built only for `make bench`
 #   TOOLS_DIR=...  cache root (default ~/.cache/awspca-issuer/tools)
 #   BUILD_JOBS=N   components built at once (default: what memory allows,
 #                  one per 3 GiB available, at most 4; a Go link needs 2+ GiB)
@@ -146,6 +147,16 @@ build_istiod() { # istio's control plane (pilot-discovery): its CA signs workloa
   GOBIN="$out/bin" go install -trimpath -ldflags "-s -w" "istio.io/istio/pilot/cmd/pilot-discovery@v$v"
 }
 
+build_goissuer() { # the Go issuer's manager binary, for `make bench` only (not in the default list)
+  local v=$1 out=$2 dir
+  dir=$(GOTOOLCHAIN=$UPSTREAM_GOTOOLCHAIN go mod download -json \
+    "github.com/cert-manager/aws-privateca-issuer@v$v" |
+    python3 -c 'import json,sys;print(json.load(sys.stdin)["Dir"])')
+  cp -r "$dir" module && chmod -R u+w module
+  (cd module && GOTOOLCHAIN=$UPSTREAM_GOTOOLCHAIN go build -trimpath -ldflags "-s -w" \
+    -o "$out/bin/aws-privateca-issuer" .)
+}
+
 build_component() { # COMPONENT: its run_build line
   case $1 in
     etcd) run_build etcd "$ETCD_VERSION" build_etcd ;;
@@ -157,6 +168,7 @@ build_component() { # COMPONENT: its run_build line
     upstream) run_build upstream "$UPSTREAM_VERSION" build_upstream ;;
     upstream-e2e) run_build upstream-e2e "$UPSTREAM_VERSION" build_upstream_e2e ;;
     istiod) run_build istiod "$ISTIO_VERSION" build_istiod ;;
+    goissuer) run_build goissuer "$UPSTREAM_VERSION" build_goissuer ;;
   esac
 }
 
@@ -173,7 +185,7 @@ want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm cert-manager prometheus upstream upstream-e2e istiod)
 for c in "${want[@]}"; do
   case $c in
-    etcd|kubernetes|helm|cert-manager|prometheus|upstream|upstream-e2e|istiod) ;;
+    etcd|kubernetes|helm|cert-manager|prometheus|upstream|upstream-e2e|istiod|goissuer) ;;
     *) echo "unknown component '$c'" >&2; exit 2 ;;
   esac
 done

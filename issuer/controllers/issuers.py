@@ -165,13 +165,16 @@ class IssuerReconciler:
         ca: CAInfo | None = None
         error: IssuerControllerError | None = None
         pca = None
+        metrics.issuer_uses_ca(kind, namespace, name, view.arn)
         if not problems and region:
             try:
                 spec = await self._credential_spec(view, region)
                 pca = await self.clients.for_issuer(key, spec)
                 ca = await signing.check(pca, view.arn)
                 if ca.not_after is not None:
-                    metrics.set_ca_not_after(view.arn, ca.not_after.timestamp())
+                    metrics.set_ca_not_after(
+                        kind, namespace, name, view.arn, ca.not_after.timestamp()
+                    )
             except IssuerControllerError as e:
                 error = e
         status, reason, message = decide_issuer_health(

@@ -4,7 +4,11 @@ Names follow controller-runtime where a metric exists there (reconcile and
 workqueue metrics), so existing dashboards keep working. Labels have bounded
 cardinality: controller names, PCA operations, AWS result codes (a fixed set
 per service model), classification reasons, issuer identities and CA ARNs (one
-series per issuer / CA in the cluster, removed when the issuer is deleted).
+series per issuer / CA in the cluster, removed when the issuer is deleted or
+moves to another CA). Tenants cannot mint series: a request is counted under
+its issuer only once the issuer reconciler has seen that issuer exist (a
+request naming a missing issuer adds no series), and every label value that
+comes from an object is length-bounded.
 Series whose label values are known in advance exist at zero from the start
 (import time, controller/queue construction, or the first reconcile of an
 issuer), so ``rate()``/``increase()`` see the first event.
@@ -198,12 +202,21 @@ def init_controller(name: str, workers: int) -> None:
     MAX_CONCURRENT_RECONCILES.labels(name).set(workers)
 
 
+#: Longest label values taken from objects: a DNS-1123 subdomain (names), a
+#: label (namespaces), an ACM PCA ARN (the service model's maximum).
+MAX_NAME_LABEL = 253
+MAX_NAMESPACE_LABEL = 63
+MAX_ARN_LABEL = 200
+
+
 def _issuer_labels(kind: str, namespace: str, name: str) -> tuple[str, str, str]:
-    return (kind, "" if kind == CLUSTER_ISSUER_KIND else namespace, name)
+    kind = kind if kind in ISSUER_KINDS else "Unknown"
+    namespace = "" if kind == CLUSTER_ISSUER_KIND else namespace[:MAX_NAMESPACE_LABEL]
+    return (kind, namespace, name[:MAX_NAME_LABEL])
 
 
 def init_issuer(kind: str, namespace: str, name: str) -> None:
-    """Create an issuer's request series at zero (called when the issuer is first seen)."""
+    """The issuer exists: create its request series at zero (only issuers seen get series)."""
     labels = _issuer_labels(kind, namespace, name)
     for outcome in OUTCOMES:
         REQUESTS.labels(*labels, outcome)
@@ -217,6 +230,7 @@ def forget_issuer(kind: str, namespace: str, name: str) -> None:
         _remove(REQUESTS, *labels, outcome)
     _remove(ISSUER_READY, *labels)
     IN_PROGRESS.untrack_issuer(labels)
+    _CA_OF_ISSUER.release(labels)
 
 
 def _remove(metric: Counter | Gauge, *labels: str) -> None:
@@ -224,9 +238,46 @@ def _remove(metric: Counter | Gauge, *labels: str) -> None:
         metric.remove(*labels)
 
 
-def set_ca_not_after(ca_arn: str, not_after: float) -> None:
-    """Publish a CA's NotAfter (Unix seconds)."""
-    CA_NOT_AFTER.labels(ca_arn).set(not_after)
+class _CAOfIssuer:
+    """Which CA ARN each issuer publishes, so a CA's series goes when no issuer uses it."""
+
+    def __init__(self) -> None:
+        self._arn: dict[tuple[str, str, str], str] = {}
+
+    def use(self, issuer: tuple[str, str, str], ca_arn: str) -> None:
+        previous = self._arn.get(issuer)
+        self._arn[issuer] = ca_arn
+        if previous is not None and previous != ca_arn:
+            self._drop_if_unused(previous)
+
+    def release(self, issuer: tuple[str, str, str]) -> None:
+        previous = self._arn.pop(issuer, None)
+        if previous is not None:
+            self._drop_if_unused(previous)
+
+    def _drop_if_unused(self, ca_arn: str) -> None:
+        if ca_arn not in self._arn.values():
+            _remove(CA_NOT_AFTER, ca_arn)
+
+
+_CA_OF_ISSUER = _CAOfIssuer()
+
+
+def issuer_uses_ca(kind: str, namespace: str, name: str, ca_arn: str) -> None:
+    """The issuer's spec names ``ca_arn`` now: drop the CA it used before if no issuer uses it."""
+    _CA_OF_ISSUER.use(_issuer_labels(kind, namespace, name), ca_arn[:MAX_ARN_LABEL])
+
+
+def set_ca_not_after(kind: str, namespace: str, name: str, ca_arn: str, not_after: float) -> None:
+    """Publish the NotAfter (Unix seconds) of the CA issuer ``kind/namespace/name`` uses.
+
+    An issuer that moved to another CA stops publishing the old one: its series
+    is removed once no issuer uses it. An ARN longer than the service allows is
+    not published.
+    """
+    issuer_uses_ca(kind, namespace, name, ca_arn)
+    if len(ca_arn) <= MAX_ARN_LABEL:
+        CA_NOT_AFTER.labels(ca_arn).set(not_after)
 
 
 def request_outcome(
@@ -241,12 +292,13 @@ def request_outcome(
     """Count one reconcile outcome of request ``key`` (namespace/name).
 
     ``pending`` and ``retry`` mark the request as in progress since ``created``
-    (Unix seconds); ``issued``, ``failed`` and ``denied`` end that.
+    (Unix seconds); ``issued``, ``failed`` and ``denied`` end that. Only
+    issuers that exist (``init_issuer``) are counted and exposed: the names a
+    request's issuerRef carries are the tenant's, not ours to turn into series.
     """
     labels = _issuer_labels(issuer_kind, namespace, issuer_name)
-    if labels not in IN_PROGRESS.issuers:
-        init_issuer(issuer_kind, namespace, issuer_name)
-    REQUESTS.labels(*labels, outcome).inc()
+    if labels in IN_PROGRESS.issuers:
+        REQUESTS.labels(*labels, outcome).inc()
     if outcome in _WAITING:
         IN_PROGRESS.waiting(key, labels, time.time() if created is None else created)
     else:
@@ -263,8 +315,10 @@ class _InProgress(Collector):
 
     Exposes ``awspca_issuer_certificaterequests_in_progress`` (how many) and
     ``awspca_issuer_certificaterequest_oldest_in_progress_seconds`` (age of the
-    oldest, from its creation) for every known issuer, zero when none. One
-    entry per unfinished request: bounded by the requests in the cluster.
+    oldest, from its creation) for every existing issuer, zero when none.
+    Requests waiting for an issuer that does not exist are tracked (they show
+    once it appears) but not exposed. One entry per unfinished request:
+    bounded by the requests in the cluster.
     """
 
     def __init__(self) -> None:
@@ -291,8 +345,10 @@ class _InProgress(Collector):
         count: dict[tuple[str, str, str], int] = dict.fromkeys(self.issuers, 0)
         oldest: dict[tuple[str, str, str], float] = dict.fromkeys(self.issuers, 0.0)
         for labels, created in list(self._items.values()):
-            count[labels] = count.get(labels, 0) + 1
-            oldest[labels] = max(oldest.get(labels, 0.0), now - created)
+            if labels not in count:
+                continue
+            count[labels] = count[labels] + 1
+            oldest[labels] = max(oldest[labels], now - created)
         yield from self._families(count, oldest)
 
     @staticmethod

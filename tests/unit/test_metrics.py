@@ -192,7 +192,7 @@ def test_request_outcomes_and_requests_in_progress(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(time, "time", lambda: now[0])
     labels = {"issuer_kind": "AWSPCAIssuer", "issuer_namespace": "unit-ns", "issuer_name": "prog"}
     args = ("AWSPCAIssuer", "unit-ns", "prog")
-    # The first outcome for an unknown issuer creates all its series.
+    metrics.init_issuer(*args)  # the issuer reconciler saw it exist
     metrics.request_outcome("unit-ns/a", *args, "pending", created=900.0)
     metrics.request_outcome("unit-ns/a", *args, "pending", created=900.0)
     metrics.request_outcome("unit-ns/b", *args, "retry", created=990.0)
@@ -236,8 +236,69 @@ def test_issuance_timer_observes_once_and_is_bounded() -> None:
     assert len(timer) == 2
 
 
+def _series_count() -> int:
+    return sum(len(f.samples) for f in REGISTRY.collect() if f.name.startswith(("awspca_issuer_",)))
+
+
+def test_requests_naming_missing_issuers_add_no_series() -> None:
+    """400 requests naming 400 issuers that do not exist (one name 60,000 characters long)
+    leave /metrics as it was; their in-progress entries go with the requests."""
+    before_series = _series_count()
+    before_text = len(generate_latest())
+    for i in range(400):
+        name = "x" * 60_000 if i == 0 else f"ghost-{i}"
+        for outcome in ("pending", "retry"):
+            metrics.request_outcome(f"tenant/r{i}", "AWSPCAIssuer", "tenant", name, outcome)
+    assert _series_count() == before_series
+    assert len(generate_latest()) == before_text
+    assert "ghost-" not in generate_latest().decode()
+    # The issuer appears: its waiting requests show, under a bounded name.
+    metrics.init_issuer("AWSPCAIssuer", "tenant", "x" * 60_000)
+    labels = {
+        "issuer_kind": "AWSPCAIssuer",
+        "issuer_namespace": "tenant",
+        "issuer_name": "x" * metrics.MAX_NAME_LABEL,
+    }
+    assert value("awspca_issuer_certificaterequests_in_progress", **labels) == 1
+    for i in range(400):
+        metrics.request_gone(f"tenant/r{i}")
+    assert value("awspca_issuer_certificaterequests_in_progress", **labels) == 0
+    metrics.forget_issuer("AWSPCAIssuer", "tenant", "x" * 60_000)
+    assert _series_count() == before_series
+    assert not any(k.startswith("tenant/") for k in metrics.IN_PROGRESS._items)
+
+
+def test_ca_expiry_series_follow_the_issuers_that_use_them() -> None:
+    old = "arn:aws:acm-pca:us-east-1:1:certificate-authority/old-ca"
+    new = "arn:aws:acm-pca:us-east-1:1:certificate-authority/new-ca"
+    metric = "awspca_issuer_ca_not_after_timestamp_seconds"
+    metrics.set_ca_not_after("AWSPCAIssuer", "ns-a", "one", old, 1.8e9)
+    metrics.set_ca_not_after("AWSPCAClusterIssuer", "", "two", old, 1.8e9)
+    # "one" moves to another CA (even before that CA answers): "two" still uses the old one.
+    metrics.issuer_uses_ca("AWSPCAIssuer", "ns-a", "one", new)
+    assert value(metric, ca_arn=old) == 1.8e9
+    metrics.set_ca_not_after("AWSPCAIssuer", "ns-a", "one", new, 1.9e9)
+    # "two" moves too: nobody uses the old CA, its series (and its alerts) go.
+    metrics.set_ca_not_after("AWSPCAClusterIssuer", "", "two", new, 1.9e9)
+    assert REGISTRY.get_sample_value(metric, {"ca_arn": old}) is None
+    metrics.forget_issuer("AWSPCAIssuer", "ns-a", "one")
+    assert value(metric, ca_arn=new) == 1.9e9
+    metrics.forget_issuer("AWSPCAClusterIssuer", "", "two")
+    assert REGISTRY.get_sample_value(metric, {"ca_arn": new}) is None
+    # An ARN longer than PCA allows is never a label value.
+    metrics.set_ca_not_after("AWSPCAIssuer", "ns-a", "three", new + "x" * 300, 1.9e9)
+    assert REGISTRY.get_sample_value(metric, {"ca_arn": new + "x" * 300}) is None
+    metrics.forget_issuer("AWSPCAIssuer", "ns-a", "three")
+
+
 def test_ca_not_after_gauge() -> None:
-    metrics.set_ca_not_after("arn:aws:acm-pca:us-east-1:1:certificate-authority/unit", 1.9e9)
+    metrics.set_ca_not_after(
+        "AWSPCAIssuer",
+        "unit",
+        "ca-gauge",
+        "arn:aws:acm-pca:us-east-1:1:certificate-authority/unit",
+        1.9e9,
+    )
     assert (
         value(
             "awspca_issuer_ca_not_after_timestamp_seconds",

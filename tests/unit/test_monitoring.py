@@ -33,6 +33,8 @@ REQUIRED_ALERTS = {
     "AWSPCAIssuerPCAThrottled",  # throttling
     "AWSPCAIssuerNotReady",  # issuer not ready
     "AWSPCAIssuerCAExpiringSoon",  # CA expiring within 30 days
+    "AWSPCAIssuerNoLeader",  # no replica leads: nothing is signed
+    "AWSPCAIssuerNoReconcileProgress",  # the leader has work but finishes nothing
 }
 PROMQL_WORDS = {
     "sum",
