@@ -62,6 +62,15 @@ SOAK_SCALE ?= 5
 soak: venv tools
 	AWSPCA_SOAK_SCALE=$(SOAK_SCALE) $(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/faults
 
+# Our controller against the Go issuer v1.12.0 (built here, only for this), side
+# by side on one stack; rewrites BENCHMARKS.md's table. BENCH_ARGS=--rounds 5 ...
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv
+	hack/build-tools.sh etcd kubernetes cert-manager goissuer
+	$(PY) -m tests.bench.bench_controller --json tests/bench/results/side-by-side.json \
+		--write-benchmarks BENCHMARKS.md $(BENCH_ARGS)
+
 # The chart's copy of the CRDs, manifests/install.yaml (the chart rendered with
 # its defaults) and the chart README's values table; tests check all are in sync.
 manifests: venv tools
