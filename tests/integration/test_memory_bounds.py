@@ -87,6 +87,7 @@ def test_startup_list_of_huge_requests_stays_bounded(
                 assert "AWS Private CA accepts at most 32768 bytes" in message, message
             assert proc.proc is not None
             peak = _peak_rss_mib(proc.proc.pid)
+        print(f"controller peak RSS {peak:.0f} MiB")
         assert peak < PEAK_RSS_BOUND_MIB, f"controller peak RSS {peak:.0f} MiB"
         assert len(admin.calls("IssueCertificate")) == issued_before, "no AWS call for them"
     finally:
