@@ -5,7 +5,9 @@ resourceVersion with bookmarks, re-watches when the server ends a stream,
 re-lists on 410 Gone (computing the deletions it missed), and reconnects with
 capped exponential backoff when the API server is unreachable. The cache keeps
 only what ``project`` returns for each object, so memory stays flat however
-many finished objects the cluster accumulates.
+many finished objects the cluster accumulates; and it keeps it encoded as
+compact JSON bytes (decoded on ``get`` and for handlers): a projection of a
+few hundred bytes costs ~3 KiB as nested dicts, under 1 KiB as bytes.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Informer:
         self.project = project
         self.label_selector = label_selector
         self.field_selector = field_selector
-        self._cache: dict[str, JSON] = {}
+        self._cache: dict[str, bytes] = {}
         self._handlers: list[Handler] = []
         self._rv: str | None = None
         self.synced = asyncio.Event()
@@ -71,7 +73,7 @@ class Informer:
         self._handlers.append(handler)
 
     def get(self, key: str) -> JSON | None:
-        return self._cache.get(key)
+        return _decode(self._cache.get(key))
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -92,7 +94,7 @@ class Informer:
                 log.exception("informer handler failed", extra={"informer": self.name})
 
     async def _list(self) -> None:
-        fresh: dict[str, JSON] = {}
+        fresh: dict[str, bytes] = {}
         cont: str | None = None
         rv = ""
         while True:
@@ -108,16 +110,16 @@ class Informer:
         self._cache = fresh
         self._rv = rv
         for key in old.keys() - fresh.keys():
-            self._emit("DELETED", old[key], None)
-        for key, obj in fresh.items():
+            self._emit("DELETED", _decode(old[key]), None)
+        for key, enc in fresh.items():
             prev = old.get(key)
             if prev is None:
-                self._emit("ADDED", None, obj)
-            elif prev != obj:
-                self._emit("MODIFIED", prev, obj)
+                self._emit("ADDED", None, _decode(enc))
+            elif prev != enc:
+                self._emit("MODIFIED", _decode(prev), _decode(enc))
         self.synced.set()
 
-    async def _list_page(self, params: dict[str, str], into: dict[str, JSON]) -> JSON:
+    async def _list_page(self, params: dict[str, str], into: dict[str, bytes]) -> JSON:
         """Fetch one LIST page, projecting each item as it arrives; return the page's metadata.
 
         The page is never decoded whole: only one full object at a time is held,
@@ -129,7 +131,7 @@ class Informer:
                 item = json.loads(raw)
                 del raw
                 if isinstance(item, dict):
-                    into[object_key(item)] = self.project(item)
+                    into[object_key(item)] = _encode(self.project(item))
         if not splitter.done:
             raise ListBodyError("LIST body ended early")
         return splitter.metadata
@@ -148,13 +150,13 @@ class Informer:
         if kind in ("ADDED", "MODIFIED"):
             new = self.project(obj)
             old = self._cache.get(key)
-            self._cache[key] = new
+            self._cache[key] = _encode(new)
             self._rv = rv or self._rv
-            self._emit("ADDED" if old is None else "MODIFIED", old, new)
+            self._emit("ADDED" if old is None else "MODIFIED", _decode(old), new)
         elif kind == "DELETED":
             old = self._cache.pop(key, None)
             self._rv = rv or self._rv
-            self._emit("DELETED", old, self.project(obj))
+            self._emit("DELETED", _decode(old), self.project(obj))
 
     async def run(self) -> None:
         """List, then watch for ever; returns only when cancelled."""
@@ -192,6 +194,17 @@ class Informer:
                     extra={"informer": self.name, "error": repr(e)},
                 )
                 backoff = await _backoff(backoff)
+
+
+def _encode(projection: JSON) -> bytes:
+    return json.dumps(projection, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _decode(encoded: bytes | None) -> JSON | None:
+    if encoded is None:
+        return None
+    doc: JSON = json.loads(encoded)
+    return doc
 
 
 async def _backoff(current: float) -> float:

@@ -1,0 +1,109 @@
+"""The informer's cache: what it keeps per object, and how little memory that takes.
+
+Events are applied directly (no API server needed for this part; the
+list/watch against the real API server is in tests/integration/test_informer.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import uuid
+from typing import Any
+
+from issuer.api.certificaterequest import compact_projection
+from issuer.kube.informer import Informer
+
+FINISHED = 2000
+#: Bytes of Python heap per cached finished request (as nested dicts it was ~3,300).
+PER_REQUEST_BOUND = 1200
+
+
+def finished_request(i: int) -> dict[str, Any]:
+    ca = f"arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/{uuid.uuid4()}"
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "metadata": {
+            "name": f"web-{i}-abcde",
+            "namespace": "team-a",
+            "uid": str(uuid.uuid4()),
+            "resourceVersion": str(100_000 + i),
+            "creationTimestamp": "2026-11-28T20:00:00Z",
+            "generation": 1,
+            "annotations": {
+                "aws-privateca-issuer/certificate-arn": f"{ca}/certificate/{uuid.uuid4().hex}",
+                "cert-manager.io/certificate-name": "web",
+            },
+            "managedFields": [{"manager": "cert-manager", "operation": "Update"}],
+        },
+        "spec": {
+            "request": "Q" * 1500,
+            "issuerRef": {"group": "awspca.cert-manager.io", "kind": "AWSPCAIssuer", "name": "pca"},
+            "usages": ["digital signature", "key encipherment"],
+        },
+        "status": {
+            "certificate": "B" * 3000,
+            "ca": "C" * 1500,
+            "conditions": [
+                {
+                    "type": "Approved",
+                    "status": "True",
+                    "reason": "cert-manager.io",
+                    "message": "Certificate request has been approved by cert-manager.io",
+                    "lastTransitionTime": "2026-11-28T20:00:00Z",
+                },
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Issued",
+                    "message": "Certificate issued by AWS Private CA",
+                    "lastTransitionTime": "2026-11-28T20:00:01Z",
+                },
+            ],
+        },
+    }
+
+
+def _informer() -> Informer:
+    return Informer(None, "/x", name="crs", project=compact_projection)  # type: ignore[arg-type]
+
+
+def test_cache_returns_the_projection_and_handlers_see_old_and_new() -> None:
+    inf = _informer()
+    seen: list[tuple[str, Any, Any]] = []
+    inf.add_handler(lambda kind, old, new: seen.append((kind, old, new)))
+    obj = finished_request(1)
+    inf._apply({"type": "ADDED", "object": obj})
+    assert inf.get("team-a/web-1-abcde") == compact_projection(obj)
+    changed = finished_request(1)
+    changed["metadata"]["resourceVersion"] = "2"
+    inf._apply({"type": "MODIFIED", "object": changed})
+    assert seen[1] == ("MODIFIED", compact_projection(obj), compact_projection(changed))
+    got = inf.get("team-a/web-1-abcde")
+    assert got is not None
+    got["metadata"]["name"] = "mutated by a caller"
+    assert inf.get("team-a/web-1-abcde") == compact_projection(changed), "the cache is a copy"
+    inf._apply({"type": "DELETED", "object": changed})
+    assert inf.get("team-a/web-1-abcde") is None
+    assert seen[2][0] == "DELETED"
+    assert seen[2][1] == compact_projection(changed)
+    assert len(inf) == 0
+
+
+def test_finished_requests_cost_well_under_a_kib_each() -> None:
+    objs = [finished_request(i) for i in range(FINISHED)]
+    inf = _informer()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for obj in objs:
+            inf._apply({"type": "ADDED", "object": obj})
+        gc.collect()
+        per_request = (tracemalloc.get_traced_memory()[0] - base) / FINISHED
+    finally:
+        tracemalloc.stop()
+    assert len(inf) == FINISHED
+    print(f"{per_request:.0f} bytes per cached request")
+    assert per_request < PER_REQUEST_BOUND, f"{per_request:.0f} bytes per cached request"
