@@ -1,18 +1,26 @@
-"""ACM PCA calls for the controller: one client per issuer credentials, in a bounded pool.
+"""ACM PCA calls for the controller: one client per region, each issuer's own credentials.
 
 boto3/botocore is synchronous, so every call runs in a thread pool sized for
 the concurrency we want; the event loop never blocks. Each call waits for the
 client-side token bucket of its CA and operation first, is timed and counted,
 and any failure is returned as one of the error classes of ``issuer.errors``
 (via ``classify``), never as a botocore exception.
+
+A botocore client costs ~140 KiB (its event hooks and generated class), so
+issuers do not get one each: all issuers of a region share one client, and
+each call is signed with its issuer's credentials, bound to the worker thread
+for the duration of the call (``CallCredentials``). Per issuer there is only a
+credentials object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,13 +49,55 @@ class CAInfo:
     ca_type: str
 
 
-class PCAClient:
-    """One botocore acm-pca client bound to one set of credentials and region."""
+class CallCredentials:
+    """The credentials botocore signs with: those of the issuer whose call runs on this thread."""
 
-    def __init__(self, client: Any, pool: ThreadPoolExecutor, limits: RateLimiterRegistry) -> None:
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def bound(self, credentials: botocore.credentials.Credentials) -> Iterator[None]:
+        self._local.credentials = credentials
+        try:
+            yield
+        finally:
+            self._local.credentials = None
+
+    def get_frozen_credentials(self) -> botocore.credentials.ReadOnlyCredentials:
+        credentials = getattr(self._local, "credentials", None)
+        if credentials is None:
+            raise RuntimeError("an AWS call outside an issuer's credentials")
+        frozen: botocore.credentials.ReadOnlyCredentials = credentials.get_frozen_credentials()
+        return frozen
+
+
+class PCAClient:
+    """One issuer's view of its region's shared client: its own credentials, the shared pool."""
+
+    def __init__(
+        self,
+        client: Any,
+        pool: ThreadPoolExecutor,
+        limits: RateLimiterRegistry,
+        credentials: botocore.credentials.Credentials | None = None,
+        call_credentials: CallCredentials | None = None,
+    ) -> None:
         self._client = client
         self._pool = pool
         self._limits = limits
+        self._credentials = credentials
+        self._call_credentials = call_credentials
+
+    def _bound(self, fn: Callable[[], T]) -> Callable[[], T]:
+        if self._credentials is None or self._call_credentials is None:
+            return fn
+        credentials, call_credentials = self._credentials, self._call_credentials
+
+        def call() -> T:
+            with call_credentials.bound(credentials):
+                return fn()
+
+        return call
 
     async def _call(self, operation: str, ca_arn: str, fn: Callable[[], T]) -> T:
         waited = await self._limits.acquire(ca_arn, operation)
@@ -55,7 +105,7 @@ class PCAClient:
         loop = asyncio.get_running_loop()
         start = time.monotonic()
         try:
-            result = await loop.run_in_executor(self._pool, fn)
+            result = await loop.run_in_executor(self._pool, self._bound(fn))
         except Exception as e:
             err = classify_exception(e, operation=operation)
             throttled = err.reason == Reason.THROTTLED
@@ -141,6 +191,8 @@ class PCAClients:
             read_timeout=30,
         )
         self._clients: dict[str, tuple[str, PCAClient]] = {}
+        self._regional: dict[str, Any] = {}
+        self._call_credentials = CallCredentials()
         self._lock = asyncio.Lock()
 
     async def for_issuer(self, issuer_key: str, spec: creds_mod.CredentialSpec) -> PCAClient:
@@ -154,31 +206,34 @@ class PCAClients:
                 return cached[1]
             loop = asyncio.get_running_loop()
             try:
-                client = await loop.run_in_executor(self.pool, self._build, spec)
+                client, credentials = await loop.run_in_executor(self.pool, self._build, spec)
             except IssuerControllerError:
                 raise
             except Exception as e:
                 raise classify_exception(e) from e
-            pca = PCAClient(client, self.pool, self.limits)
+            pca = PCAClient(client, self.pool, self.limits, credentials, self._call_credentials)
             self._clients[issuer_key] = (fp, pca)
             log.info("built AWS client", extra={"issuer": issuer_key, "region": spec.region})
             return pca
 
-    def _build(self, spec: creds_mod.CredentialSpec) -> Any:
+    def _build(
+        self, spec: creds_mod.CredentialSpec
+    ) -> tuple[Any, botocore.credentials.Credentials]:
         credentials = creds_mod.resolve(spec)
-        session = creds_mod.shared_session()
-        # Placeholder keys keep botocore from resolving the default chain for this
-        # client; the issuer's own provider is then installed as its signer's
-        # credentials, so clients share the session (and its model loader).
-        client = session.create_client(
-            "acm-pca",
-            region_name=spec.region,
-            config=self._config,
-            aws_access_key_id="placeholder",
-            aws_secret_access_key="placeholder",  # noqa: S106
-        )
-        client._request_signer._credentials = credentials  # type: ignore[attr-defined]
-        return client
+        client = self._regional.get(spec.region)
+        if client is None:
+            # Placeholder keys keep botocore from resolving the default chain; the
+            # signer's credentials are the per-call ones of the issuer calling.
+            client = creds_mod.shared_session().create_client(
+                "acm-pca",
+                region_name=spec.region,
+                config=self._config,
+                aws_access_key_id="placeholder",
+                aws_secret_access_key="placeholder",  # noqa: S106
+            )
+            client._request_signer._credentials = self._call_credentials  # type: ignore[attr-defined]
+            self._regional[spec.region] = client
+        return client, credentials
 
     def forget(self, issuer_key: str) -> None:
         self._clients.pop(issuer_key, None)
