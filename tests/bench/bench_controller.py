@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,54 @@ def measure(stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace) 
     return out
 
 
+def populate_finished(stack: Stack, n: int) -> None:
+    """``n`` finished CertificateRequests (Ready=True Issued, with a certificate) in one namespace."""
+    ns = stack.cp.ensure_namespace("bench-finished")
+    chain = b64(b"-----BEGIN CERTIFICATE-----\n" + b"Q" * 1200 + b"\n-----END CERTIFICATE-----\n")
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def one(i: int) -> None:
+        stack.request(ns, f"done-{i}")
+        stack.kube.merge_patch(
+            flows.cr_path(ns, f"done-{i}") + "/status",
+            {
+                "status": {
+                    "certificate": chain,
+                    "ca": chain,
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "Issued",
+                            "message": "Certificate issued",
+                            "lastTransitionTime": now,
+                        }
+                    ],
+                }
+            },
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(n)))
+
+
+def measure_restart(
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace
+) -> dict[str, float]:
+    """Start with ``--finished`` finished requests in the cluster: time to the first new one Ready, RSS."""
+    ns = stack.cp.new_namespace(f"r{rnd}-{subject.name}-restart")
+    stack.issuer(ns, "pca")
+    stack.request(ns, "after-restart")
+    out: dict[str, float] = {}
+    with running(stack, subject, f"{subject.name}-r{rnd}-restart") as (proc, t0, _):
+        out["restart_finished_to_first_ready_s"] = stack.wait_issued(ns, "after-restart") - t0
+        time.sleep(args.settle)
+        out["restart_finished_rss_mib"] = rss_mib(proc.pid)
+        out["restart_finished_peak_rss_mib"] = rss_mib(proc.pid, "VmHWM")
+    stack.cleanup(ns)
+    return out
+
+
 def _quantile(samples: list[float], q: float) -> float:
     s = sorted(samples)
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
@@ -347,6 +396,14 @@ ROWS: list[tuple[str, tuple[str, ...], str, int]] = [
     ("peak RSS (VmHWM) over the run", ("rss_peak_mib",), "MiB", 0),
     ("start -> /healthz 200", ("start_to_healthz_s",), "s", 3),
     ("start -> first request Ready", ("start_to_first_ready_s",), "s", 2),
+    (
+        "with the finished requests: start -> a new request Ready",
+        ("restart_finished_to_first_ready_s",),
+        "s",
+        2,
+    ),
+    ("with the finished requests: RSS", ("restart_finished_rss_mib",), "MiB", 0),
+    ("with the finished requests: peak RSS", ("restart_finished_peak_rss_mib",), "MiB", 0),
 ]
 
 
@@ -430,7 +487,8 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"Measured {result['date']} with `{result['command']}`: {result['rounds']} paired "
-            f"round(s), {result['requests']} requests per batch, {result['issuers']} issuers; "
+            f"round(s), {result['requests']} requests per batch, {result['issuers']} issuers, "
+            f"{result['finished']} finished requests at the restart rows; "
             f"machine {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux "
             f"{m['kernel']}, Python {m['python']}; load average (1 min) "
             f"{load['before'][0]:.1f} before, {load['after'][0]:.1f} after. "
@@ -454,12 +512,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             admin = AdminClient(emu.url)
             arn = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
             stack = Stack(cp, admin, emu.url, arn, workdir)
+            if args.finished:
+                print(f"[bench] creating {args.finished} finished requests", flush=True)
+                populate_finished(stack, args.finished)
             for rnd in range(args.rounds):
                 order = subjects if rnd % 2 == 0 else list(reversed(subjects))
                 results: dict[str, dict[str, float]] = {}
                 for subject in order:
                     print(f"[bench] round {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
                     results[subject.name] = measure(stack, subject, rnd, args)
+                    if args.finished:
+                        results[subject.name].update(measure_restart(stack, subject, rnd, args))
                     print(f"[bench]   {json.dumps(results[subject.name])}", flush=True)
                 rounds.append(results)
         finally:
@@ -468,13 +531,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": " ".join(
-            shlex.quote(a) for a in ["python", "-m", "tests.bench.bench_controller", *sys.argv[1:]]
+            shlex.quote(a) for a in ["python", "-m", "tests.bench.bench_controller", *args.argv]
         ),
         "subjects": [s.name for s in subjects],
         "go_issuer_version": versions()["UPSTREAM_VERSION"],
         "rounds": args.rounds,
         "requests": args.requests,
         "issuers": args.issuers,
+        "finished": args.finished,
         "latency_samples": args.latency_samples,
         "machine": machine(),
         "load_average": {"before": load_before, "after": os.getloadavg()},
@@ -488,13 +552,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--requests", type=int, default=300, help="requests per throughput batch")
     p.add_argument("--issuers", type=int, default=100)
+    p.add_argument(
+        "--finished", type=int, default=10_000, help="finished requests in the cluster at restart"
+    )
     p.add_argument("--latency-samples", type=int, default=10)
     p.add_argument("--settle", type=float, default=2.0, help="seconds idle before reading RSS")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--only", nargs="+", choices=sorted(SUBJECTS), default=["ours", "go"])
     p.add_argument("--json", type=Path, help="write the results here")
     p.add_argument("--write-benchmarks", type=Path, help="rewrite this file's side-by-side table")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def test_bench_harness_measures_every_row(tmp_path: Path) -> None:
             "4",
             "--issuers",
             "2",
+            "--finished",
+            "3",
             "--latency-samples",
             "2",
             "--settle",
@@ -51,3 +53,4 @@ def test_bench_harness_measures_every_row(tmp_path: Path) -> None:
     for label, *_ in bench.ROWS:
         assert label in text
     assert "load average" in text
+    assert "--issuers 2" in text
