@@ -512,19 +512,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             admin = AdminClient(emu.url)
             arn = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
             stack = Stack(cp, admin, emu.url, arn, workdir)
-            if args.finished:
-                print(f"[bench] creating {args.finished} finished requests", flush=True)
-                populate_finished(stack, args.finished)
             for rnd in range(args.rounds):
                 order = subjects if rnd % 2 == 0 else list(reversed(subjects))
                 results: dict[str, dict[str, float]] = {}
                 for subject in order:
                     print(f"[bench] round {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
                     results[subject.name] = measure(stack, subject, rnd, args)
-                    if args.finished:
-                        results[subject.name].update(measure_restart(stack, subject, rnd, args))
                     print(f"[bench]   {json.dumps(results[subject.name])}", flush=True)
                 rounds.append(results)
+            if args.finished:
+                # Last, so that only these rows see a cluster full of finished requests.
+                print(f"[bench] creating {args.finished} finished requests", flush=True)
+                populate_finished(stack, args.finished)
+                for rnd, results in enumerate(rounds):
+                    order = subjects if rnd % 2 == 0 else list(reversed(subjects))
+                    for subject in order:
+                        print(
+                            f"[bench] restart {rnd + 1}/{args.rounds}: {subject.name}", flush=True
+                        )
+                        restart = measure_restart(stack, subject, rnd, args)
+                        print(f"[bench]   {json.dumps(restart)}", flush=True)
+                        results[subject.name].update(restart)
         finally:
             emu.stop()
     summary = summarize(rounds)
