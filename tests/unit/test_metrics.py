@@ -244,14 +244,14 @@ def test_requests_naming_missing_issuers_add_no_series() -> None:
     """400 requests naming 400 issuers that do not exist (one name 60,000 characters long)
     leave /metrics as it was; their in-progress entries go with the requests."""
     before_series = _series_count()
-    before_text = len(generate_latest())
     for i in range(400):
         name = "x" * 60_000 if i == 0 else f"ghost-{i}"
         for outcome in ("pending", "retry"):
             metrics.request_outcome(f"tenant/r{i}", "AWSPCAIssuer", "tenant", name, outcome)
     assert _series_count() == before_series
-    assert len(generate_latest()) == before_text
-    assert "ghost-" not in generate_latest().decode()
+    text = generate_latest().decode()
+    assert "ghost-" not in text
+    assert "x" * 300 not in text
     # The issuer appears: its waiting requests show, under a bounded name.
     metrics.init_issuer("AWSPCAIssuer", "tenant", "x" * 60_000)
     labels = {
