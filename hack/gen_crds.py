@@ -14,7 +14,32 @@ from typing import Any
 
 import yaml
 
-GROUP = "awspca.cert-manager.io"
+from issuer.api import issuer as issuer_api
+from issuer.api import names
+
+GROUP = names.GROUP
+
+
+def _or_empty(pattern: str) -> str:
+    """An anchored ``^...$`` pattern that also accepts the empty string."""
+    return f"^({pattern[1:-1]})?$"
+
+
+# Names that reach an API path must be object names (DNS-1123), as the API
+# server itself requires: the controller's own rules (issuer/api), also in the
+# schema. Empty stays allowed (Go clients send empty fields).
+OBJECT_NAME = {
+    "maxLength": names.DNS1123_SUBDOMAIN_MAX,
+    "pattern": _or_empty(names.DNS1123_SUBDOMAIN_PATTERN),
+}
+NAMESPACE_NAME = {
+    "maxLength": names.DNS1123_LABEL_MAX,
+    "pattern": _or_empty(names.DNS1123_LABEL_PATTERN),
+}
+SECRET_KEY = {
+    "maxLength": issuer_api.DATA_KEY_MAX,
+    "pattern": _or_empty(issuer_api.DATA_KEY_PATTERN),
+}
 OUT = Path(__file__).resolve().parents[1] / "manifests" / "crds"
 
 
@@ -25,7 +50,7 @@ def _selector(what: str) -> dict[str, Any]:
         "type": "object",
         "required": ["key"],
         "properties": {
-            "key": {"description": "Key in the Secret's data.", "type": "string"},
+            "key": {"description": "Key in the Secret's data.", "type": "string", **SECRET_KEY},
             "name": {
                 "description": "Ignored; kept for compatibility.",
                 "type": "string",
@@ -64,11 +89,16 @@ def _spec() -> dict[str, Any]:
                 "Only a non-empty name names a Secret.",
                 "type": "object",
                 "properties": {
-                    "name": {"description": "Name of the Secret.", "type": "string"},
+                    "name": {
+                        "description": "Name of the Secret.",
+                        "type": "string",
+                        **OBJECT_NAME,
+                    },
                     "namespace": {
                         "description": "Namespace of the Secret. A namespaced issuer may only "
                         "name its own namespace.",
                         "type": "string",
+                        **NAMESPACE_NAME,
                     },
                     "accessKeyIDSelector": _selector("access key ID (default AWS_ACCESS_KEY_ID)"),
                     "secretAccessKeySelector": _selector(
@@ -88,11 +118,16 @@ def _spec() -> dict[str, Any]:
                 "type": "object",
                 "required": ["name"],
                 "properties": {
-                    "name": {"description": "Name of the ServiceAccount.", "type": "string"},
+                    "name": {
+                        "description": "Name of the ServiceAccount.",
+                        "type": "string",
+                        **OBJECT_NAME,
+                    },
                     "namespace": {
                         "description": "Namespace of the ServiceAccount. Required for an "
                         "AWSPCAClusterIssuer; an AWSPCAIssuer may only name its own.",
                         "type": "string",
+                        **NAMESPACE_NAME,
                     },
                 },
             },

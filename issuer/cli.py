@@ -13,11 +13,12 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 from collections.abc import Sequence
 
 from issuer import __version__
-from issuer.api.duration import parse_go_duration
+from issuer.api.names import parse_go_duration
 from issuer.config import Config, PCARateLimits
 from issuer.controllers import setup
 from issuer.kube import config as kube_config
@@ -32,6 +33,7 @@ log = logging.getLogger("issuer")
 
 _TRUE = {"1", "t", "true", "yes", "on"}
 _FALSE = {"0", "f", "false", "no", "off"}
+_PLAIN_SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?")
 
 
 def _go_bool(value: str) -> bool:
@@ -58,17 +60,15 @@ def _positive_int(value: str) -> int:
 
 
 def _duration_seconds(value: str) -> float:
-    """Parse a positive Go-style duration (``90s``, ``1h30m``, ``500ms``) or plain seconds."""
-    text = value.strip()
+    """A positive Go duration (``90s``, ``1h30m``, ``500ms``) or plain seconds."""
     try:
-        total = float(text)
-    except ValueError:
-        try:
-            total = parse_go_duration(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"invalid duration {value!r}") from e
+        total = (
+            float(value) if _PLAIN_SECONDS.fullmatch(value.strip()) else parse_go_duration(value)
+        )
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
     if not total > 0:
-        raise argparse.ArgumentTypeError(f"invalid duration {value!r}")
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value!r}")
     return total
 
 

@@ -60,6 +60,7 @@ class Reason(enum.StrEnum):
     UNSUPPORTED_KEY = "UnsupportedKey"
     CSR_TOO_LARGE = "CSRTooLarge"
     INVALID_DURATION = "InvalidDuration"
+    INVALID_NAME = "InvalidName"
     INVALID_CHAIN = "InvalidCertificateChain"
     CERTIFICATE_MISMATCH = "CertificateMismatch"
     UNSUPPORTED_KIND = "UnsupportedIssuerKind"

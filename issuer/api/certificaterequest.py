@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from issuer.api.conditions import find_condition, parse_time
+from issuer.api.names import CERT_ARN_ANNOTATION, InvalidDuration, parse_go_duration
 from issuer.errors import Reason
-
-GROUP = "awspca.cert-manager.io"
-VERSION = "v1beta1"
-KINDS = ("AWSPCAIssuer", "AWSPCAClusterIssuer")
-CERT_ARN_ANNOTATION = "aws-privateca-issuer/certificate-arn"
-
-CM_GROUP = "cert-manager.io"
-CM_VERSION = "v1"
-CM_CR_PLURAL = "certificaterequests"
-CM_CR_KIND = "CertificateRequest"
 
 # Condition types and Ready reasons of cert-manager (apis/certmanager/v1).
 CONDITION_READY = "Ready"
@@ -44,45 +34,6 @@ HAS_CERTIFICATE_MARKER = "hasCertificate"
 COMPACT_MESSAGE_LIMIT = 256
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,  # micro sign
-    "\u03bcs": 1e-6,  # greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
-
-
-def parse_go_duration(text: str) -> float:
-    """Parse a Go ``time.Duration`` string ("720h0m0s", "1h30m", "90s", "1.5h") into seconds.
-
-    Raises ValueError when ``text`` is not a valid Go duration.
-    """
-    s = text.strip()
-    if not s:
-        raise ValueError("empty duration")
-    sign = 1.0
-    if s[0] in "+-":
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    pos = 0
-    total = 0.0
-    while pos < len(s):
-        match = _DURATION_PART.match(s, pos)
-        if match is None:
-            raise ValueError(f"invalid duration {text!r}")
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        pos = match.end()
-    if pos == 0:
-        raise ValueError(f"invalid duration {text!r}")
-    return sign * total
 
 
 def _dict(value: object) -> Mapping[str, Any]:
@@ -122,6 +73,13 @@ class CertificateRequestView:
     has_certificate: bool
     certificate_arn: str | None
     failure_time: datetime | None
+    duration_error: str | None = None
+
+    def requested_duration(self) -> float | None:
+        """``spec.duration`` in seconds, None when not given; InvalidDuration when invalid."""
+        if self.duration_error is not None:
+            raise InvalidDuration(f"spec.duration: {self.duration_error}")
+        return self.duration_seconds
 
     @property
     def key(self) -> str:
@@ -133,9 +91,9 @@ class CertificateRequestView:
         """Parse a raw CertificateRequest (or its compact projection).
 
         Missing fields get neutral values; ``spec.request`` that is not valid
-        base64 gives an empty ``csr_pem``; an invalid ``spec.duration`` gives
-        None (the default validity then applies; cert-manager's webhook
-        validates durations before we see them). A missing creationTimestamp
+        base64 gives an empty ``csr_pem``; an invalid ``spec.duration`` (not a
+        Go duration, or beyond Go's limit) is kept as ``duration_error`` for
+        ``requested_duration`` to refuse. A missing creationTimestamp
         (never the case for objects read from the API server) reads as the
         Unix epoch.
         """
@@ -145,14 +103,19 @@ class CertificateRequestView:
         ref = _dict(spec.get("issuerRef"))
         annotations = _dict(meta.get("annotations"))
         duration: float | None = None
+        duration_error: str | None = None
         raw_duration = spec.get("duration")
-        if isinstance(raw_duration, str) and raw_duration:
+        if raw_duration is not None and raw_duration != "":
             try:
                 duration = parse_go_duration(raw_duration)
-            except ValueError:
-                duration = None
+            except InvalidDuration as err:
+                duration_error = err.message
         raw_usages = spec.get("usages")
-        usages = tuple(u for u in raw_usages if isinstance(u, str)) if raw_usages else ()
+        usages = (
+            tuple(u for u in raw_usages if isinstance(u, str))
+            if isinstance(raw_usages, list)
+            else ()
+        )
         raw_conds = status.get("conditions")
         conditions = (
             tuple(dict(c) for c in raw_conds if isinstance(c, Mapping))
@@ -178,6 +141,7 @@ class CertificateRequestView:
             or status.get(HAS_CERTIFICATE_MARKER) is True,
             certificate_arn=arn if isinstance(arn, str) and arn else None,
             failure_time=parse_time(status.get("failureTime")),
+            duration_error=duration_error,
         )
 
 

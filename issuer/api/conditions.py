@@ -17,8 +17,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from issuer.observability.redaction import redact
+
 Condition = dict[str, Any]
-ConditionsIn = Sequence[Mapping[str, Any]] | None
+# Raw lists from the API: items that are not objects are skipped, never trusted.
+ConditionsIn = Sequence[object] | None
 
 REASON_PATTERN = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 MAX_MESSAGE_BYTES = 32768
@@ -75,7 +78,7 @@ def truncate_message(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
 def find_condition(conds: ConditionsIn, type: str) -> Condition | None:
     """The condition of ``type`` (a copy), or None."""
     for cond in conds or ():
-        if cond.get("type") == type:
+        if isinstance(cond, Mapping) and cond.get("type") == type:
             return dict(cond)
     return None
 
@@ -98,6 +101,9 @@ def set_condition(
 ) -> list[Condition]:
     """Return a new list with the condition of ``type`` set.
 
+    The message goes through ``redact`` (no secret ever reaches a status) and
+    is capped at the API server's limit.
+
     ``lastTransitionTime`` is kept when the status does not change and set to
     ``now`` otherwise. Order of the other conditions is kept; a new condition
     is appended. ``observedGeneration`` is written only when given.
@@ -108,7 +114,7 @@ def set_condition(
         "type": type,
         "status": status,
         "reason": sanitize_reason(reason),
-        "message": truncate_message(message),
+        "message": truncate_message(redact(message)),
         _TIME_KEY: format_time(now),
     }
     if observed_generation is not None:
@@ -116,6 +122,8 @@ def set_condition(
     result: list[Condition] = []
     replaced = False
     for cond in conds or ():
+        if not isinstance(cond, Mapping):
+            continue  # not a condition: drop it
         if cond.get("type") != type:
             result.append(dict(cond))
             continue
@@ -133,6 +141,8 @@ def set_condition(
 def _normalized(conds: ConditionsIn) -> list[tuple[tuple[str, str], ...]]:
     items = []
     for cond in conds or ():
+        if not isinstance(cond, Mapping):
+            continue
         fields = tuple(sorted((k, repr(v)) for k, v in cond.items() if k != _TIME_KEY))
         items.append(fields)
     return sorted(items)

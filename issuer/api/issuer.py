@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from issuer.api.duration import parse_go_duration
+from issuer.api.names import (
+    CLUSTER_ISSUER_KIND,
+    ISSUER_KIND,
+    name_problem,
+    parse_go_duration,
+    shown,
+)
 from issuer.errors import PermanentError, Reason
-
-ISSUER_KIND = "AWSPCAIssuer"
-CLUSTER_ISSUER_KIND = "AWSPCAClusterIssuer"
 
 DEFAULT_ACCESS_KEY_ID_KEY = "AWS_ACCESS_KEY_ID"
 DEFAULT_SECRET_ACCESS_KEY_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (a key name)
@@ -27,14 +30,21 @@ DEFAULT_SESSION_TOKEN_KEY = "AWS_SESSION_TOKEN"  # noqa: S105 (a key name)
 DEFAULT_NOT_BEFORE_OFFSET_SECONDS = 15 * 60
 MAX_NOT_BEFORE_OFFSET_SECONDS = 24 * 3600
 
+# ASCII only: a region becomes part of the endpoint's host name, and \d or \w
+# would otherwise match any Unicode digit or letter.
 _CA_ARN = re.compile(
     r"^arn:(?P<partition>[a-z][a-z0-9-]*):acm-pca:(?P<region>[a-z]{2}(?:-[a-z0-9]+)+-\d+)"
-    r":(?P<account>\d{12}):certificate-authority/(?P<ca_id>[A-Za-z0-9][A-Za-z0-9-]*)$"
+    r":(?P<account>\d{12}):certificate-authority/(?P<ca_id>[A-Za-z0-9][A-Za-z0-9-]*)$",
+    re.ASCII,
 )
-_ROLE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]+(/V\d+)?$")
-_TEMPLATE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:acm-pca:::template/[A-Za-z0-9_]+/V\d+$")
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z0-9]+)+-\d+$")
+_ROLE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:iam::\d{12}:role/[\w+=,.@/-]+$", re.ASCII)
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_]+(/V\d+)?$", re.ASCII)
+_TEMPLATE_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:acm-pca:::template/[A-Za-z0-9_]+/V\d+$", re.ASCII)
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z0-9]+)+-\d+$", re.ASCII)
+# Keys of a Secret's data, as the API server validates them (IsConfigMapKey).
+DATA_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+DATA_KEY_MAX = 253
+_DATA_KEY = re.compile(DATA_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -60,10 +70,10 @@ def parse_ca_arn(arn: str) -> CAArn:
 
     Raises PermanentError(reason=Reason.INVALID_ARN) when ``arn`` does not have that shape.
     """
-    match = _CA_ARN.match(arn.strip()) if isinstance(arn, str) else None
+    match = _CA_ARN.fullmatch(arn.strip()) if isinstance(arn, str) else None
     if match is None:
         raise PermanentError(
-            f"{arn!r} is not an AWS Private CA ARN "
+            f"{shown(arn)} is not an AWS Private CA ARN "
             "(expected arn:<partition>:acm-pca:<region>:<12-digit account>"
             ":certificate-authority/<id>)",
             reason=Reason.INVALID_ARN,
@@ -210,7 +220,7 @@ def not_before_offset_seconds(view: IssuerView) -> float:
         seconds = parse_go_duration(raw)
     except ValueError as e:
         raise PermanentError(
-            f"spec.notBeforeOffset {raw!r} is not a duration (e.g. 15m, 1h30m)",
+            f"spec.notBeforeOffset {shown(raw)} is not a duration (e.g. 15m, 1h30m)",
             reason=Reason.INVALID_SPEC,
         ) from e
     if seconds < 0:
@@ -281,7 +291,7 @@ def effective_region(view: IssuerView, *, default_region: str | None) -> str | N
 
 def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> list[str]:
     """Everything wrong with the issuer's spec, as sentences a human can act on."""
-    problems: list[str] = _service_account_problems(view)
+    problems: list[str] = _service_account_problems(view) + _service_account_name_problems(view)
     ca: CAArn | None = None
     if not view.arn:
         problems.append("spec.arn is required: set it to the ARN of your AWS Private CA")
@@ -290,11 +300,11 @@ def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> lis
             ca = parse_ca_arn(view.arn)
         except PermanentError as err:
             problems.append(f"spec.arn: {err.message}")
-    if view.region and not _REGION.match(view.region):
-        problems.append(f"spec.region {view.region!r} is not an AWS region name")
+    if view.region and not _REGION.fullmatch(view.region):
+        problems.append(f"spec.region {shown(view.region)} is not an AWS region name")
     elif view.region and ca is not None and view.region != ca.region:
         problems.append(
-            f"spec.region {view.region!r} differs from the CA ARN's region {ca.region!r}; "
+            f"spec.region {shown(view.region)} differs from the CA ARN's region {ca.region!r}; "
             "AWS Private CA is regional: remove spec.region or make it match"
         )
     if effective_region(view, default_region=default_region) is None:
@@ -302,12 +312,14 @@ def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> lis
             "no AWS region: set spec.region, use a valid CA ARN, or set AWS_REGION "
             "on the controller"
         )
-    if view.role and not _ROLE_ARN.match(view.role):
+    if view.role and not _ROLE_ARN.fullmatch(view.role):
         problems.append(
-            f"spec.role {view.role!r} is not an IAM role ARN "
+            f"spec.role {shown(view.role)} is not an IAM role ARN "
             "(expected arn:<partition>:iam::<12-digit account>:role/<name>)"
         )
     ref = view.secret_ref
+    if ref is not None:
+        problems.extend(_secret_ref_problems(ref))
     if (
         ref is not None
         and not view.is_cluster
@@ -315,7 +327,7 @@ def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> lis
         and ref.namespace != view.namespace
     ):
         problems.append(
-            f"spec.secretRef.namespace {ref.namespace!r} is not allowed: an AWSPCAIssuer "
+            f"spec.secretRef.namespace {shown(ref.namespace)} is not allowed: an AWSPCAIssuer "
             f"may only read Secrets in its own namespace {view.namespace!r}; leave "
             "secretRef.namespace empty or use an AWSPCAClusterIssuer"
         )
@@ -324,9 +336,52 @@ def validate_issuer_spec(view: IssuerView, *, default_region: str | None) -> lis
     except PermanentError as err:
         problems.append(err.message)
     template = view.default_template_name
-    if template and not (_TEMPLATE_NAME.match(template) or _TEMPLATE_ARN.match(template)):
+    if template and not (_TEMPLATE_NAME.fullmatch(template) or _TEMPLATE_ARN.fullmatch(template)):
         problems.append(
-            f"spec.pcaTemplate.defaultTemplateName {template!r} is neither a template name "
+            f"spec.pcaTemplate.defaultTemplateName {shown(template)} is neither a template name "
             "(e.g. EndEntityCertificate/V1) nor a template ARN"
         )
     return problems
+
+
+def _secret_ref_problems(ref: SecretRefView) -> list[str]:
+    """Names in secretRef that are not what the API server could name.
+
+    They would otherwise reach a URL path (``../../other/secrets/x``) or a
+    message; the CRD schema refuses them too, this holds when it does not
+    (e.g. a cluster still on the Go issuer's CRDs).
+    """
+    problems: list[str] = []
+    if ref.name:
+        problem = name_problem(ref.name, what="spec.secretRef.name")
+        if problem:
+            problems.append(problem)
+    if ref.namespace:
+        problem = name_problem(ref.namespace, what="spec.secretRef.namespace", label=True)
+        if problem:
+            problems.append(problem)
+    for field, key in (
+        ("accessKeyIDSelector", ref.access_key_id_key),
+        ("secretAccessKeySelector", ref.secret_access_key_key),
+        ("sessionTokenSelector", ref.session_token_key),
+    ):
+        if len(key) > DATA_KEY_MAX or not _DATA_KEY.fullmatch(key):
+            problems.append(
+                f"spec.secretRef.{field}.key {shown(key)} is not a Secret key "
+                "(letters, digits, '-', '_' and '.', at most 253 characters)"
+            )
+    return problems
+
+
+def _service_account_name_problems(view: IssuerView) -> list[str]:
+    """serviceAccountRef names reach a TokenRequest path: they must be object names."""
+    ref = view.service_account_ref
+    if ref is None:
+        return []
+    checks = (
+        name_problem(ref.name, what="spec.serviceAccountRef.name") if ref.name else None,
+        name_problem(ref.namespace, what="spec.serviceAccountRef.namespace", label=True)
+        if ref.namespace
+        else None,
+    )
+    return [p for p in checks if p]

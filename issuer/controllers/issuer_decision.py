@@ -7,6 +7,8 @@ ACTIVE. Messages say what to fix.
 
 from __future__ import annotations
 
+from issuer.api.certificaterequest import CONDITION_READY
+from issuer.api.conditions import find_condition
 from issuer.api.issuer import IssuerView
 from issuer.errors import (
     IssuerControllerError,
@@ -14,6 +16,7 @@ from issuer.errors import (
     PendingError,
     PermanentError,
     Reason,
+    RetryableError,
 )
 
 REASON_VERIFIED = Reason.VERIFIED
@@ -40,12 +43,11 @@ _CA_STATUS_HINTS = {
 }
 
 
-def _credentials_hint(view: IssuerView) -> str:
+def _credentials_hint(view: IssuerView, secret_namespace: str | None) -> str:
     ref = view.secret_ref
     if ref is not None:
-        namespace = ref.namespace or view.namespace or "<cluster resource namespace>"
         return (
-            f"check the Secret {namespace}/{ref.name} (keys {ref.access_key_id_key}, "
+            f"check the Secret {secret_namespace}/{ref.name} (keys {ref.access_key_id_key}, "
             f"{ref.secret_access_key_key})"
         )
     sa = view.service_account_ref
@@ -67,8 +69,14 @@ def decide_issuer_health(
     problems: list[str],
     ca_status: str | None,
     error: IssuerControllerError | None,
+    secret_namespace: str | None = None,
 ) -> tuple[str, str, str]:
-    """``(status, reason, message)`` of the issuer's Ready condition."""
+    """``(status, reason, message)`` of the issuer's Ready condition.
+
+    ``secret_namespace`` is where the controller read the issuer's Secret from
+    (for a cluster issuer without ``secretRef.namespace``, the cluster
+    resource namespace), so a hint names the Secret that was really read.
+    """
     if problems:
         return "False", REASON_INVALID_SPEC, "invalid spec: " + "; ".join(problems)
     if error is not None:
@@ -79,7 +87,7 @@ def decide_issuer_health(
                 return (
                     "False",
                     REASON_CREDENTIALS,
-                    f"cannot authenticate to AWS: {error.message}; {_credentials_hint(view)}",
+                    f"cannot authenticate to AWS: {error.message}; {_credentials_hint(view, secret_namespace)}",
                 )
             reason = error.reason if error.reason != IssuerError.reason else REASON_ISSUER_ERROR
             return "False", reason, f"{error.message} (CA {view.arn})"
@@ -102,3 +110,20 @@ def decide_issuer_health(
         return "True", REASON_VERIFIED, f"CA {view.arn} is ACTIVE and the credentials work"
     hint = _CA_STATUS_HINTS.get(ca_status, "it must be ACTIVE to issue certificates")
     return "False", REASON_CA_NOT_ACTIVE, f"CA {view.arn} is {ca_status}: {hint}"
+
+
+def keeps_last_good_state(view: IssuerView, error: IssuerControllerError | None) -> bool:
+    """Whether a failed check leaves the issuer as it was.
+
+    Throttling says the service is there and busy, nothing about the CA or the
+    credentials: an issuer Ready for its current generation stays Ready (no
+    condition write, no Event), and the check is retried with backoff.
+    """
+    if not isinstance(error, RetryableError) or error.reason != Reason.THROTTLED:
+        return False
+    ready = find_condition(view.conditions, CONDITION_READY)
+    return (
+        ready is not None
+        and ready.get("status") == "True"
+        and ready.get("observedGeneration") == view.generation
+    )

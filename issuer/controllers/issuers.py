@@ -12,30 +12,30 @@ with backoff.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
 
-from issuer.api.certificaterequest import CONDITION_READY, GROUP, VERSION
+from issuer.api.certificaterequest import CONDITION_READY
 from issuer.api.conditions import conditions_equal_ignoring_time, set_condition
 from issuer.api.issuer import (
-    CLUSTER_ISSUER_KIND,
     IssuerView,
     ambient_refusal,
     effective_region,
     service_account_namespace,
     validate_issuer_spec,
 )
+from issuer.api.names import API_VERSION, IssuerKey, secret_path
 from issuer.config import Config
 from issuer.controllers.issuer_decision import (
     AMBIENT_DISALLOWED_MESSAGE,
     REASON_AMBIENT_DISABLED,
+    REASON_NOT_CHECKED,
     decide_issuer_health,
+    keeps_last_good_state,
 )
-from issuer.controllers.registry import IssuerRegistry, ReadyIssuer, split_issuer_key
+from issuer.controllers.registry import IssuerRegistry, ReadyIssuer
 from issuer.errors import IssuerControllerError, IssuerError, Reason
 from issuer.kube.client import ApiError, KubeClient, NotFound
 from issuer.kube.events import EventRecorder
@@ -43,29 +43,15 @@ from issuer.kube.tokens import blocking_token_source
 from issuer.observability import metrics
 from issuer.runtime.controller import DONE, Result
 from issuer.signer import signing
-from issuer.signer.credentials import CredentialSpec, StaticKeys, WebIdentity
-from issuer.signer.pca import CAInfo, PCAClients
+from issuer.signer.credentials import (
+    CredentialSpec,
+    StaticKeys,
+    WebIdentity,
+    static_keys_from_secret,
+)
+from issuer.signer.pca import CAInfo, PCAClient, PCAClients
 
 log = logging.getLogger(__name__)
-
-PLURALS = {"AWSPCAIssuer": "awspcaissuers", CLUSTER_ISSUER_KIND: "awspcaclusterissuers"}
-
-
-def issuer_path(kind: str, namespace: str, name: str) -> str:
-    base = f"/apis/{GROUP}/{VERSION}"
-    if kind == CLUSTER_ISSUER_KIND:
-        return f"{base}/{PLURALS[kind]}/{name}"
-    return f"{base}/namespaces/{namespace}/{PLURALS[kind]}/{name}"
-
-
-def _b64(data: dict[str, Any], key: str) -> str | None:
-    raw = data.get(key)
-    if not raw:
-        return None
-    try:
-        return base64.b64decode(raw).decode().strip()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
 
 
 class IssuerReconciler:
@@ -83,6 +69,9 @@ class IssuerReconciler:
         self.registry = registry
         self.events = events
         self.default_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        # The last ACTIVE answer per issuer, with the credentials it was got with:
+        # what a throttled check falls back on.
+        self._last_good: dict[str, tuple[str, CAInfo]] = {}
 
     def secret_namespace(self, view: IssuerView) -> str:
         """Namespaced issuers read only their own namespace; cluster issuers theirs or the default."""
@@ -97,7 +86,7 @@ class IssuerReconciler:
             return None
         ns = self.secret_namespace(view)
         try:
-            secret = await self.kube.get(f"/api/v1/namespaces/{ns}/secrets/{ref.name}")
+            secret = await self.kube.get(secret_path(ns, ref.name))
         except NotFound as e:
             raise IssuerError(f"Secret {ns}/{ref.name} not found", reason=Reason.CREDENTIALS) from e
         except ApiError as e:
@@ -106,22 +95,14 @@ class IssuerReconciler:
                     f"not allowed to read Secret {ns}/{ref.name}", reason=Reason.CREDENTIALS
                 ) from e
             raise
-        data = secret.get("data") or {}
-        key_id = _b64(data, ref.access_key_id_key)
-        secret_key = _b64(data, ref.secret_access_key_key)
-        missing = [
-            k
-            for k, v in ((ref.access_key_id_key, key_id), (ref.secret_access_key_key, secret_key))
-            if not v
-        ]
-        if missing:
-            raise IssuerError(
-                f"Secret {ns}/{ref.name} has no (valid) key(s) {', '.join(missing)}",
-                reason=Reason.CREDENTIALS,
-            )
-        assert key_id is not None
-        assert secret_key is not None
-        return StaticKeys(key_id, secret_key, _b64(data, ref.session_token_key))
+        data = secret.get("data")
+        return static_keys_from_secret(
+            data if isinstance(data, dict) else {},
+            access_key_id_key=ref.access_key_id_key,
+            secret_access_key_key=ref.secret_access_key_key,
+            session_token_key=ref.session_token_key,
+            where=f"{ns}/{ref.name}",
+        )
 
     async def _credential_spec(self, view: IssuerView, region: str) -> CredentialSpec:
         """Secret keys, a ServiceAccount's token, or (when this kind may) ambient credentials."""
@@ -149,12 +130,14 @@ class IssuerReconciler:
         return CredentialSpec(await self._static_keys(view), view.role or None, region)
 
     async def reconcile(self, key: str) -> Result:
-        kind, namespace, name = split_issuer_key(key)
-        path = issuer_path(kind, namespace, name)
+        ikey = IssuerKey.parse(key)
+        kind, namespace, name = ikey.kind, ikey.namespace, ikey.name
+        path = ikey.path()
         try:
             obj = await self.kube.get(path)
         except NotFound:
             self.registry.remove(key)
+            self._last_good.pop(key, None)
             self.clients.forget(key)
             metrics.forget_issuer(kind, namespace, name)
             return DONE
@@ -166,9 +149,11 @@ class IssuerReconciler:
         error: IssuerControllerError | None = None
         pca = None
         metrics.issuer_uses_ca(kind, namespace, name, view.arn)
+        fingerprint = ""
         if not problems and region:
             try:
                 spec = await self._credential_spec(view, region)
+                fingerprint = spec.fingerprint()
                 pca = await self.clients.for_issuer(key, spec)
                 ca = await signing.check(pca, view.arn)
                 if ca.not_after is not None:
@@ -177,20 +162,42 @@ class IssuerReconciler:
                     )
             except IssuerControllerError as e:
                 error = e
+        if keeps_last_good_state(view, error):
+            return self._through_throttling(key, view, pca, fingerprint)
         status, reason, message = decide_issuer_health(
-            view, problems=problems, ca_status=ca.status if ca else None, error=error
+            view,
+            problems=problems,
+            ca_status=ca.status if ca else None,
+            error=error,
+            secret_namespace=self.secret_namespace(view) if view.secret_ref else None,
         )
         await self._write_ready(path, obj, view, status, reason, message)
         metrics.init_issuer(kind, namespace, name)
         metrics.ISSUER_READY.labels(kind, namespace, name).set(1 if status == "True" else 0)
         if status == "True" and pca is not None and ca is not None:
+            self._last_good[key] = (fingerprint, ca)
             self.registry.set_ready(key, ReadyIssuer(view, pca, ca))
             return Result(requeue_after=self.config.issuer_recheck_seconds)
+        self._last_good.pop(key, None)
         self.registry.set_not_ready(key, reason, message)
         if error is not None and not isinstance(error, IssuerError):
             self.clients.forget(key)
         if problems or (error is not None and error.reason == REASON_AMBIENT_DISABLED):
             return DONE  # only a spec (or flag) change can fix it; that change re-queues us
+        return Result(backoff=True)
+
+    def _through_throttling(
+        self, key: str, view: IssuerView, pca: PCAClient | None, fingerprint: str
+    ) -> Result:
+        """A throttled check of a Ready issuer: keep its condition and, if known, its CA."""
+        last = self._last_good.get(key)
+        if pca is not None and last is not None and last[0] == fingerprint:
+            self.registry.set_ready(key, ReadyIssuer(view, pca, last[1]))
+        else:  # e.g. the first check after a restart: wait for a real answer
+            self.registry.set_not_ready(
+                key, REASON_NOT_CHECKED, "the CA check was throttled by AWS; checking again"
+            )
+        log.info("CA check throttled; the issuer keeps its last good state")
         return Result(backoff=True)
 
     async def _write_ready(
@@ -219,7 +226,7 @@ class IssuerReconciler:
         except NotFound:
             return
         ref = {
-            "apiVersion": f"{GROUP}/{VERSION}",
+            "apiVersion": API_VERSION,
             "kind": view.kind,
             "name": view.name,
             "namespace": view.namespace,

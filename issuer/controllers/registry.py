@@ -14,24 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from issuer.api.issuer import CLUSTER_ISSUER_KIND, IssuerView, not_before_offset_seconds
+from issuer.api.issuer import IssuerView, not_before_offset_seconds
+from issuer.api.names import IssuerKey
 from issuer.signer.pca import CAInfo, PCAClient
 from issuer.signer.signing import SigningIssuer
 
 
 def issuer_key(kind: str, namespace: str, name: str) -> str:
-    """``AWSPCAIssuer/ns/name`` or ``AWSPCAClusterIssuer/name``: one key space for both kinds."""
-    if kind == CLUSTER_ISSUER_KIND:
-        return f"{kind}/{name}"
-    return f"{kind}/{namespace}/{name}"
-
-
-def split_issuer_key(key: str) -> tuple[str, str, str]:
-    kind, _, rest = key.partition("/")
-    if kind == CLUSTER_ISSUER_KIND:
-        return kind, "", rest
-    ns, _, name = rest.partition("/")
-    return kind, ns, name
+    """The registry's (and issuer queue's) key of an issuer: ``str(IssuerKey)``."""
+    return str(IssuerKey(kind, namespace, name))
 
 
 @dataclass(frozen=True)
@@ -99,13 +90,14 @@ class IssuerRegistry:
         self, kind: str, namespace: str, name: str, request_key: str
     ) -> ReadyIssuer | Waiting:
         """The Ready issuer a request names, or why the request must wait for it."""
-        key = issuer_key(kind, namespace, name)
+        ikey = IssuerKey(kind, namespace, name)
+        key = str(ikey)
         found = self._ready.get(key)
         if found is not None:
             self._waiters.get(key, set()).discard(request_key)
             return found
         self._waiters.setdefault(key, set()).add(request_key)
-        where = f"{namespace}/{name}" if kind != CLUSTER_ISSUER_KIND else name
+        where = ikey.where  # clipped: a request's issuerRef.name can be huge
         if key not in self._known:
             return Waiting(f"{kind} {where} not found")
         nr = self._not_ready.get(key)

@@ -26,8 +26,6 @@ from issuer.api.certificaterequest import (
     CONDITION_DENIED,
     CONDITION_INVALID_REQUEST,
     CONDITION_READY,
-    GROUP,
-    KINDS,
     CertificateRequestView,
 )
 from issuer.api.conditions import (
@@ -37,6 +35,7 @@ from issuer.api.conditions import (
     format_time,
     set_condition,
 )
+from issuer.api.names import GROUP, KINDS
 from issuer.controllers.registry import Waiting
 from issuer.errors import (
     IssuerControllerError,

@@ -37,13 +37,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from issuer.api.certificaterequest import (
+from issuer.api.certificaterequest import CertificateRequestView
+from issuer.api.names import (
+    ARN_BINDING_ANNOTATION,
     CERT_ARN_ANNOTATION,
+    CM_API_VERSION,
     CM_CR_KIND,
-    CM_CR_PLURAL,
-    CM_GROUP,
-    CM_VERSION,
-    CertificateRequestView,
+    RequestKey,
+    request_path,
 )
 from issuer.config import Config
 from issuer.controllers.registry import IssuerRegistry, Waiting, issuer_key
@@ -70,12 +71,6 @@ from issuer.signer.token import arn_binding, idempotency_token
 log = logging.getLogger(__name__)
 
 CONFLICT_RETRY_SECONDS = 0.2
-#: Beside the ARN: ties it to the request's UID and CSR (``token.arn_binding``).
-ARN_BINDING_ANNOTATION = "aws-privateca-issuer/certificate-arn-binding"
-
-
-def request_path(namespace: str, name: str) -> str:
-    return f"/apis/{CM_GROUP}/{CM_VERSION}/namespaces/{namespace}/{CM_CR_PLURAL}/{name}"
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -105,8 +100,8 @@ class RequestReconciler:
         metrics.request_gone(key)
 
     async def reconcile(self, key: str) -> Result:
-        namespace, _, name = key.partition("/")
-        path = request_path(namespace, name)
+        rkey = RequestKey.parse(key)
+        path = request_path(rkey.namespace, rkey.name)
         try:
             obj = await self.kube.get(path)
         except NotFound:
@@ -174,7 +169,7 @@ class RequestReconciler:
                 csr_pem=cr.csr_pem,
                 is_ca=cr.is_ca,
                 usages=cr.usages,
-                duration_seconds=cr.duration_seconds,
+                duration_seconds=cr.requested_duration(),
                 certificate_arn=known,
             )
             what = await signing.sign(request, ready.signing, now=now, on_issued=remember)
@@ -264,7 +259,7 @@ class RequestReconciler:
         """Events, metrics and the log line of an applied plan."""
         md = obj.get("metadata") or {}
         ref = {
-            "apiVersion": f"{CM_GROUP}/{CM_VERSION}",
+            "apiVersion": CM_API_VERSION,
             "kind": CM_CR_KIND,
             "namespace": md.get("namespace"),
             "name": md.get("name"),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from issuer.api.certificaterequest import (
-    CM_CR_PLURAL,
-    CM_GROUP,
-    CM_VERSION,
-    GROUP,
-    VERSION,
-    compact_projection,
+from issuer.api.certificaterequest import compact_projection
+from issuer.api.names import (
+    CLUSTER_ISSUER_KIND,
+    ISSUER_KIND,
+    PLURALS,
+    issuers_path,
+    requests_path,
 )
-from issuer.api.issuer import CLUSTER_ISSUER_KIND, ISSUER_KIND
 from issuer.config import Config
-from issuer.controllers.issuers import PLURALS, IssuerReconciler
+from issuer.controllers.issuers import IssuerReconciler
 from issuer.controllers.predicates import (
     JSON,
     issuer_needs_reconcile,
@@ -55,7 +54,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
 
     requests = Informer(
         client,
-        f"/apis/{CM_GROUP}/{CM_VERSION}/{CM_CR_PLURAL}",
+        requests_path(),
         name="certificaterequests",
         project=compact_projection,
     )
@@ -76,7 +75,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
     for kind in (ISSUER_KIND, CLUSTER_ISSUER_KIND):
         inf = Informer(
             client,
-            f"/apis/{GROUP}/{VERSION}/{PLURALS[kind]}",
+            issuers_path(kind),
             name=PLURALS[kind],
             project=issuer_projection,
         )

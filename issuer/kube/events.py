@@ -15,7 +15,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from issuer.api.names import events_path
 from issuer.kube.client import KubeClient
+from issuer.observability.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class EventRecorder:
 
         Returns False when it was suppressed as a repeat.
         """
+        message = redact(message)[:MAX_MESSAGE]
         uid = str(obj_ref.get("uid") or f"{obj_ref.get('namespace')}/{obj_ref.get('name')}")
         signature = f"{event_type}|{reason}|{message}"
         now = time.monotonic()
@@ -54,7 +57,7 @@ class EventRecorder:
             for k in list(self._last)[:25_000]:
                 del self._last[k]
         task = asyncio.get_running_loop().create_task(
-            self._send(obj_ref, event_type, reason, message[:MAX_MESSAGE])
+            self._send(obj_ref, event_type, reason, message)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -86,7 +89,7 @@ class EventRecorder:
         }
         async with self._sem:
             try:
-                await self.client.create(f"/api/v1/namespaces/{ns}/events", body)
+                await self.client.create(events_path(ns), body)
             except Exception as e:  # noqa: BLE001 - an Event is best effort by design
                 log.warning("event not recorded", extra={"reason": reason, "error": str(e)})
 

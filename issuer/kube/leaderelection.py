@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from issuer.api.names import lease_path
 from issuer.kube.client import ApiError, Conflict, KubeClient, NotFound
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ class LeaderElector:
         retry_period: float = 2.0,
     ) -> None:
         self.client = client
-        self.path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        self.path = lease_path(namespace)
+        self.lease_path = lease_path(namespace, name)
         self.namespace = namespace
         self.name = name
         self.identity = identity or default_identity()
@@ -83,7 +85,7 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         try:
-            lease = await self.client.get(f"{self.path}/{self.name}")
+            lease = await self.client.get(self.lease_path)
         except NotFound:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
@@ -109,7 +111,7 @@ class LeaderElector:
             spec.get("acquireTime") if mine else None, transitions if mine else transitions + 1
         )
         try:
-            self._lease = await self.client.update(f"{self.path}/{self.name}", lease)
+            self._lease = await self.client.update(self.lease_path, lease)
         except Conflict:
             return False
         self._observe(self._lease.get("spec", {}))
@@ -153,7 +155,7 @@ class LeaderElector:
         spec.update({"holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": _now_micro()})
         lease["spec"] = spec
         try:
-            await self.client.update(f"{self.path}/{self.name}", lease)
+            await self.client.update(self.lease_path, lease)
             log.info("released lease", extra={"lease": self.name})
         except Exception as e:  # noqa: BLE001 - best effort on the way out
             log.warning("lease release failed", extra={"error": str(e)})

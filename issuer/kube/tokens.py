@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from issuer.api.names import service_account_token_path
 from issuer.errors import IssuerError, Reason, RetryableError
 from issuer.kube.client import ApiError, KubeClient
 
@@ -30,10 +31,11 @@ async def request_token(
     expiration_seconds: int = TOKEN_EXPIRATION_SECONDS,
 ) -> str:
     """A bound token for ServiceAccount ``namespace/name`` (``serviceaccounts/token`` create)."""
+    path = service_account_token_path(namespace, name)  # InvalidName before any request
     what = f"failed to request token for ServiceAccount {namespace}/{name}"
     try:
         resp = await client.create(
-            f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+            path,
             {
                 "apiVersion": "authentication.k8s.io/v1",
                 "kind": "TokenRequest",

@@ -4,10 +4,8 @@
 variable; every record logged inside it carries them. Secrets never reach the
 logs even by mistake, in two layers: values of extra fields whose names look
 secret (token, secret, password, credential, private, session) are replaced,
-and every finished line (message, fields, tracebacks) is scrubbed of things
-that are secrets whatever their name: JWTs (ServiceAccount / web identity
-tokens), PEM private keys, Authorization headers, AWS signatures and session
-tokens, ``secret...=value`` pairs.
+and every finished line (message, fields, tracebacks) goes through
+``redaction.redact``, the one function that also cleans conditions and Events.
 """
 
 from __future__ import annotations
@@ -16,11 +14,12 @@ import contextlib
 import contextvars
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+
+from issuer.observability.redaction import REDACTED, redact
 
 _CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "reconcile_context", default=None
@@ -37,31 +36,6 @@ def reconcile_context(**fields: str) -> Iterator[None]:
         yield
     finally:
         _CONTEXT.reset(reset)
-
-
-REDACTED = "<redacted>"
-_SCRUB = [
-    # PEM private keys (also inside JSON strings, where newlines are "\\n").
-    re.compile(
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.S
-    ),
-    # JWTs: ServiceAccount tokens, web identity tokens.
-    re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
-    # Authorization headers (Bearer tokens, SigV4 credentials and signatures).
-    re.compile(r"(?i)(authorization\\?[\"']?\s*[:=]\s*\\?[\"']?)[^\"'\n]+"),
-    # key=value or "key": "value" pairs whose key names a secret.
-    re.compile(
-        r"(?i)((?:secret_?access_?key|security[-_]?token|session[-_]?token|x-amz-signature|"
-        r"password)\\?[\"']?\s*[:=]\s*\\?[\"']?)[^\s\"',&}\\]+"
-    ),
-]
-
-
-def scrub(text: str) -> str:
-    """``text`` with anything that looks like a secret replaced by ``<redacted>``."""
-    for pattern in _SCRUB:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
-    return text
 
 
 def _redact(key: str, value: Any) -> Any:
@@ -90,7 +64,7 @@ class JSONFormatter(logging.Formatter):
         doc.update(_fields(record))
         if record.exc_info:
             doc["error"] = self.formatException(record.exc_info)
-        return scrub(json.dumps(doc, default=str))
+        return redact(json.dumps(doc, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -100,7 +74,7 @@ class TextFormatter(logging.Formatter):
         line = f"{ts} {record.levelname[:4]} {record.name}: {record.getMessage()} {extra}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return scrub(line)
+        return redact(line)
 
 
 def setup(level: str = "info", fmt: str = "json") -> None:

@@ -1,4 +1,4 @@
-"""CertificateRequest view parsing, Go durations and the informer's compact projection."""
+"""CertificateRequest view parsing and the informer's compact projection."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 
 from issuer.api.certificaterequest import (
-    CERT_ARN_ANNOTATION,
     COMPACT_MARKER,
     CertificateRequestView,
     compact_projection,
     is_finished,
-    parse_go_duration,
 )
+from issuer.api.names import CERT_ARN_ANNOTATION, InvalidDuration
 
 CSR = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
 
@@ -54,35 +53,6 @@ def _cr(**status: Any) -> dict[str, Any]:
         },
         "status": status,
     }
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("720h0m0s", 720 * 3600),
-        ("1h30m", 5400),
-        ("90s", 90),
-        ("1.5h", 5400),
-        ("2h45m30.5s", 2 * 3600 + 45 * 60 + 30.5),
-        ("500ms", 0.5),
-        ("1000us", 0.001),
-        ("1000\u00b5s", 0.001),
-        ("1000000ns", 0.001),
-        ("0", 0),
-        ("0s", 0),
-        ("-1h", -3600),
-        ("+5m", 300),
-        (".5s", 0.5),
-    ],
-)
-def test_parse_go_duration(text: str, seconds: float) -> None:
-    assert parse_go_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "1", "h", "1d", "1h 30m", "1hh", "abc", "-", "1.2.3s"])
-def test_parse_go_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="duration"):
-        parse_go_duration(text)
 
 
 def test_view_from_full_object() -> None:
@@ -222,3 +192,20 @@ def test_compact_projection_without_annotation() -> None:
     obj = _cr()
     del obj["metadata"]["annotations"]
     assert "annotations" not in compact_projection(obj)["metadata"]
+
+
+def test_an_invalid_or_overflowing_duration_is_refused_when_asked_for() -> None:
+    def view(duration: str) -> CertificateRequestView:
+        obj = _cr()
+        obj["spec"]["duration"] = duration
+        return CertificateRequestView.from_obj(obj)
+
+    assert view("1h").requested_duration() == 3600
+    for bad, fragment in (("9" * 400 + "h", "longer than the longest"), ("1d", "invalid")):
+        v = view(bad)
+        assert v.duration_seconds is None
+        with pytest.raises(InvalidDuration) as refused:
+            v.requested_duration()
+        assert refused.value.message.startswith("spec.duration: ")
+        assert fragment in refused.value.message
+        assert " inf " not in refused.value.message

@@ -16,6 +16,9 @@ import pytest
 import yaml
 from awspca_devstack.tools import upstream_module_dir
 
+from issuer.api import names
+from issuer.api.issuer import DATA_KEY_PATTERN
+
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / "manifests" / "crds"
 PLURALS = ("awspcaissuers", "awspcaclusterissuers")
@@ -53,6 +56,26 @@ ALLOWED_EXTRAS: dict[str, str] = {
     "crd.additionalPrinterColumns: extra": "Ready/Reason/Age columns",
     "crd.categories: extra": "listed by `kubectl get cert-manager`",
 }
+
+
+def _or_empty(pattern: str) -> str:
+    return f"^({pattern[1:-1]})?$"
+
+
+# Names that reach an API path must be object names, Secret keys data keys, as
+# the API server itself requires: a tenant's "../../<ns>/secrets/x" is refused
+# by the schema too (tests/integration/test_tenant_isolation.py). Empty stays valid.
+_NAME_RULES = {
+    ".spec.secretRef.name": (_or_empty(names.DNS1123_SUBDOMAIN_PATTERN), 253),
+    ".spec.secretRef.namespace": (_or_empty(names.DNS1123_LABEL_PATTERN), 63),
+    ".spec.serviceAccountRef.name": (_or_empty(names.DNS1123_SUBDOMAIN_PATTERN), 253),
+    ".spec.serviceAccountRef.namespace": (_or_empty(names.DNS1123_LABEL_PATTERN), 63),
+    ".spec.secretRef.accessKeyIDSelector.key": (_or_empty(DATA_KEY_PATTERN), 253),
+    ".spec.secretRef.secretAccessKeySelector.key": (_or_empty(DATA_KEY_PATTERN), 253),
+}
+for _path, (_pattern, _max) in _NAME_RULES.items():
+    ALLOWED_EXTRAS[f"{_path}: pattern ours={_pattern!r} upstream=None"] = "no path traversal"
+    ALLOWED_EXTRAS[f"{_path}: maxLength ours={_max!r} upstream=None"] = "no path traversal"
 
 
 def _crd(path: Path) -> dict[str, Any]:

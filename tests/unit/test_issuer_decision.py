@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from issuer.api.issuer import IssuerView
-from issuer.controllers.issuer_decision import decide_issuer_health
+from issuer.controllers.issuer_decision import decide_issuer_health, keeps_last_good_state
 from issuer.errors import (
     IssuerControllerError,
     IssuerError,
@@ -181,7 +181,9 @@ def test_decide_issuer_health(
     reason: str,
     fragments: list[str],
 ) -> None:
-    got = decide_issuer_health(view, problems=problems, ca_status=ca_status, error=error)
+    got = decide_issuer_health(
+        view, problems=problems, ca_status=ca_status, error=error, secret_namespace="team-a"
+    )
     assert got[:2] == (status, reason), case
     for fragment in fragments:
         assert fragment in got[2], (case, got[2])
@@ -195,3 +197,36 @@ def test_ambient_refusal_is_upstreams_message_word_for_word() -> None:
         "AmbientCredentialsDisabled",
         "empty credentials; perhaps you meant to enable ambient credentials?",
     )
+
+
+def test_a_cluster_issuers_hint_names_the_namespace_its_secret_was_read_from() -> None:
+    view = _view({"arn": ARN, "secretRef": {"name": "creds"}}, kind="AWSPCAClusterIssuer")
+    error = IssuerError("InvalidClientTokenId", reason="CredentialsError")
+    _, _, message = decide_issuer_health(
+        view, problems=[], ca_status=None, error=error, secret_namespace="aws-privateca-issuer"
+    )
+    assert "check the Secret aws-privateca-issuer/creds" in message
+    assert "<cluster resource namespace>" not in message
+
+
+def _ready(generation: int, observed: int) -> IssuerView:
+    return IssuerView.from_obj(
+        {
+            "metadata": {"name": "pca", "namespace": "team-a", "generation": generation},
+            "spec": {"arn": ARN},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True", "observedGeneration": observed}]
+            },
+        },
+        "AWSPCAIssuer",
+    )
+
+
+def test_only_throttling_of_a_ready_issuer_keeps_its_state() -> None:
+    throttled = RetryableError("slow down", reason="Throttled")
+    assert keeps_last_good_state(_ready(2, 2), throttled)
+    assert not keeps_last_good_state(_ready(3, 2), throttled)  # the spec changed since
+    assert not keeps_last_good_state(PLAIN, throttled)  # never Ready
+    assert not keeps_last_good_state(_ready(2, 2), RetryableError("timeout"))
+    assert not keeps_last_good_state(_ready(2, 2), IssuerError("bad", reason="CredentialsError"))
+    assert not keeps_last_good_state(_ready(2, 2), None)

@@ -240,3 +240,70 @@ def test_effective_region(
 ) -> None:
     view = IssuerView.from_obj(_issuer(spec), "AWSPCAIssuer")
     assert effective_region(view, default_region=default_region) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "fragment"),
+    [
+        ({"name": "../../team-b/secrets/aws"}, "spec.secretRef.name"),
+        ({"name": "aws/../../x"}, "spec.secretRef.name"),
+        ({"name": "AWS"}, "spec.secretRef.name"),
+        ({"name": "a" * 254}, "at most 253"),
+        ({"name": "aws", "namespace": "team-b/secrets/x/.."}, "spec.secretRef.namespace"),
+        ({"name": "aws", "namespace": "a.b"}, "DNS-1123 label"),
+        ({"name": "aws", "accessKeyIDSelector": {"key": "../id"}}, "accessKeyIDSelector"),
+        ({"name": "aws", "secretAccessKeySelector": {"key": "a b"}}, "secretAccessKeySelector"),
+        ({"name": "aws", "sessionTokenSelector": {"key": "k\nx"}}, "sessionTokenSelector"),
+    ],
+)
+def test_names_in_secret_ref_must_be_object_names(ref: dict[str, Any], fragment: str) -> None:
+    for kind in ("AWSPCAIssuer", "AWSPCAClusterIssuer"):
+        view = IssuerView.from_obj(_issuer({"arn": ARN, "secretRef": ref}), kind)
+        problems = validate_issuer_spec(view, default_region=None)
+        assert any(fragment in p for p in problems), problems
+        assert all(len(p) < 400 for p in problems), problems
+
+
+def test_hostile_values_are_not_echoed_whole() -> None:
+    huge = "x" * 60_000
+    view = IssuerView.from_obj(
+        _issuer(
+            {
+                "arn": huge,
+                "region": huge,
+                "role": huge,
+                "pcaTemplate": {"defaultTemplateName": huge},
+            }
+        ),
+        "AWSPCAIssuer",
+    )
+    problems = validate_issuer_spec(view, default_region=None)
+    assert problems
+    assert sum(len(p) for p in problems) < 2_000, problems
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"arn": ARN, "region": "us-east-\u0661"},
+        {"arn": ARN.replace("111122223333", "\u0661" * 12)},
+        {"arn": ARN, "role": "arn:aws:iam::123456789012:role/\u00e9"},
+    ],
+)
+def test_only_ascii_reaches_an_endpoint_or_an_arn(spec: dict[str, Any]) -> None:
+    view = IssuerView.from_obj(_issuer(spec), "AWSPCAIssuer")
+    assert validate_issuer_spec(view, default_region=None)
+
+
+@pytest.mark.parametrize(
+    ("ref", "fragment"),
+    [
+        ({"name": "../../kube-system/serviceaccounts/admin"}, "spec.serviceAccountRef.name"),
+        ({"name": "sa", "namespace": "a/b"}, "spec.serviceAccountRef.namespace"),
+    ],
+)
+def test_service_account_names_must_be_object_names(ref: dict[str, Any], fragment: str) -> None:
+    spec = {"arn": ARN, "role": "arn:aws:iam::111122223333:role/r", "serviceAccountRef": ref}
+    view = IssuerView.from_obj(_issuer(spec), "AWSPCAClusterIssuer")
+    problems = validate_issuer_spec(view, default_region=None)
+    assert any(fragment in p for p in problems), problems

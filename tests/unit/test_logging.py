@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from issuer.observability import logging as obslog
-from issuer.observability.logging import JSONFormatter, TextFormatter, reconcile_context, scrub
+from issuer.observability.logging import JSONFormatter, TextFormatter, reconcile_context
+from issuer.observability.redaction import redact
 
 JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJlLXZhbHVl"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -123,13 +124,13 @@ def test_secrets_in_messages_and_tracebacks_are_scrubbed(
     assert "boom" in text
 
 
-def test_scrub_leaves_ordinary_text_alone() -> None:
+def test_redact_leaves_ordinary_text_alone() -> None:
     text = (
         "certificate issued certificate_arn=arn:aws:acm-pca:us-east-1:123456789012:"
         "certificate-authority/abc/certificate/def key=ns/name reason=Throttled "
         "secret_name=aws-creds token_file=/var/run/token"
     )
-    assert scrub(text) == text
+    assert redact(text) == text
 
 
 def test_setup_selects_format_and_level() -> None:
@@ -146,3 +147,10 @@ def test_setup_selects_format_and_level() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def test_redact_hides_header_errors_and_truncated_keys() -> None:
+    said = "Invalid header value b'AKIA\\nsomething-secret' for Authorization"
+    assert "something-secret" not in redact(said)
+    cut = "key -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAcutshort"
+    assert "MIIEowIBAAKCAQEAcutshort" not in redact(cut)

@@ -9,13 +9,7 @@ from issuer.controllers.registry import (
     ReadyIssuer,
     Waiting,
     issuer_key,
-    split_issuer_key,
 )
-
-
-def test_keys_round_trip() -> None:
-    for kind, ns, name in (("AWSPCAIssuer", "a", "b"), ("AWSPCAClusterIssuer", "", "c")):
-        assert split_issuer_key(issuer_key(kind, ns, name)) == (kind, ns, name)
 
 
 def test_waiters_are_requeued_when_the_issuer_turns_ready() -> None:
@@ -52,3 +46,9 @@ def test_forgotten_requests_are_not_requeued() -> None:
     reg.forget_request("ns/gone")
     reg.set_ready(issuer_key("AWSPCAClusterIssuer", "", "pca"), cast(ReadyIssuer, object()))
     assert requeued == []
+
+
+def test_a_huge_issuer_name_is_not_echoed_whole() -> None:
+    waiting = IssuerRegistry(lambda k: None).ready_for("AWSPCAClusterIssuer", "", "x" * 60_000, "r")
+    assert isinstance(waiting, Waiting)
+    assert len(waiting.message) < 200
