@@ -198,21 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
         "pca-issue-certificate-rate",
         type=_positive_float,
         default=limits.issue_certificate,
-        help="IssueCertificate calls/s per CA (AWS quota: 25)",
+        help="IssueCertificate calls/s per AWS account and region (AWS quota: 25)",
     )
     _flag(
         ours,
         "pca-get-certificate-rate",
         type=_positive_float,
         default=limits.get_certificate,
-        help="GetCertificate calls/s per CA (AWS quota: 75)",
+        help="GetCertificate calls/s per AWS account and region (AWS quota: 75)",
     )
     _flag(
         ours,
         "pca-describe-ca-rate",
         type=_positive_float,
         default=limits.describe_certificate_authority,
-        help="DescribeCertificateAuthority calls/s per CA (AWS quota: 20)",
+        help="DescribeCertificateAuthority calls/s per AWS account and region (AWS quota: 20)",
     )
     _flag(
         ours,

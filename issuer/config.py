@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PCARateLimits:
-    """Client-side token-bucket rates per CA and region, in calls per second.
+    """Client-side token-bucket rates per AWS account and region, in calls per second.
 
     Defaults follow the AWS Private CA quotas.
     """

@@ -251,7 +251,8 @@ def test_emulator_restart_from_its_state_file(
 def test_sts_outage_with_ambient_web_identity(stack: FaultStack, namespace: str) -> None:
     """IRSA credentials must be refreshed while STS is down: requests wait, then are issued."""
     stack.admin.configure(credential_lifetime=30)  # every STS credential is short-lived
-    p = stack.controller("sts")
+    # A namespaced issuer without a Secret uses the controller's identity only when allowed.
+    p = stack.controller("sts", "--issuer-ambient-credentials")
     try:
         ca = str(stack.admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"])
         flows.create_issuer(stack.kube, KIND, "pca", arn=ca, namespace=namespace)  # ambient

@@ -14,6 +14,7 @@ from issuer.signer.ratelimit import (
     GET_CERTIFICATE,
     ISSUE_CERTIFICATE,
     RateLimiterRegistry,
+    quota_scope,
 )
 
 
@@ -87,16 +88,43 @@ async def test_try_acquire_never_jumps_the_queue() -> None:
     await waiter
 
 
-def test_registry_buckets_per_key_and_operation() -> None:
+CA = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+
+
+@pytest.mark.parametrize(
+    ("arn", "scope"),
+    [
+        (CA + "ca-1", "aws:us-east-1:111122223333"),
+        (
+            "arn:aws-us-gov:acm-pca:us-gov-west-1:111122223333:certificate-authority/x",
+            "aws-us-gov:us-gov-west-1:111122223333",
+        ),
+        ("not-an-arn", "not-an-arn"),
+        (
+            "arn:aws:acm-pca::111122223333:certificate-authority/x",
+            "arn:aws:acm-pca::111122223333:certificate-authority/x",
+        ),
+    ],
+)
+def test_quota_scope_is_the_account_and_region(arn: str, scope: str) -> None:
+    assert quota_scope(arn) == scope
+
+
+def test_registry_buckets_per_account_region_and_operation() -> None:
+    """AWS counts PCA quotas per account and region: CAs of one account share a bucket."""
     limits = PCARateLimits(
         issue_certificate=25.0, get_certificate=75.0, describe_certificate_authority=2.5
     )
     reg = RateLimiterRegistry(limits)
-    a = reg.bucket("arn:ca-1", ISSUE_CERTIFICATE)
+    a = reg.bucket(CA + "ca-1", ISSUE_CERTIFICATE)
     assert a is not None
-    assert a is reg.bucket("arn:ca-1", ISSUE_CERTIFICATE)
-    assert a is not reg.bucket("arn:ca-2", ISSUE_CERTIFICATE)
-    assert a is not reg.bucket("arn:ca-1", GET_CERTIFICATE)
+    assert a is reg.bucket(CA + "ca-1", ISSUE_CERTIFICATE)
+    assert a is reg.bucket(CA + "ca-2", ISSUE_CERTIFICATE)
+    assert a is not reg.bucket(
+        CA.replace("111122223333", "444455556666") + "ca-1", ISSUE_CERTIFICATE
+    )
+    assert a is not reg.bucket(CA.replace("us-east-1", "eu-west-1") + "ca-1", ISSUE_CERTIFICATE)
+    assert a is not reg.bucket(CA + "ca-1", GET_CERTIFICATE)
     table = {
         ISSUE_CERTIFICATE: (25.0, 25),
         GET_CERTIFICATE: (75.0, 75),
