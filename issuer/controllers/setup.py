@@ -44,7 +44,10 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
         threads=config.aws_threads,
         limits=RateLimiterRegistry(config.pca_rate_limits),
     )
-    request_queue: WorkQueue[str] = WorkQueue(observer=QueueMetrics("certificaterequest"))
+    # Jitter: requests throttled together must not retry together, wave after wave.
+    request_queue: WorkQueue[str] = WorkQueue(
+        jitter=0.5, observer=QueueMetrics("certificaterequest")
+    )
     issuer_queue: WorkQueue[str] = WorkQueue(
         base_delay=1.0, max_delay=120.0, observer=QueueMetrics("issuer")
     )

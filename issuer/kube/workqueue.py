@@ -6,7 +6,10 @@
 * ``add_after`` keeps the earliest due time per key; one event-loop timer
   serves all delayed keys.
 * ``add_rate_limited`` backs off per key: ``base * 2**n`` capped at ``cap``
-  (0.5 s doubling up to 300 s by default); ``forget`` resets it.
+  (0.5 s doubling up to 300 s by default); ``forget`` resets it. With
+  ``jitter`` (0..1) each delay is drawn from ``[d * (1 - jitter), d]``, so keys
+  that failed together (a throttling burst) do not all retry in the same
+  instant, wave after wave.
 * ``shutdown``: new adds are ignored, ``get`` raises ``QueueShutDown`` (even if
   keys are still queued: an informer resync or the next leader re-adds them);
   keys in progress may still be marked ``done``.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import random
 from collections import deque
 from collections.abc import Hashable
 from typing import Generic, Protocol, TypeVar
@@ -76,12 +80,16 @@ class WorkQueue(Generic[K]):
         *,
         base_delay: float = 0.5,
         max_delay: float = 300.0,
+        jitter: float = 0.0,
         observer: QueueObserver | None = None,
     ) -> None:
         if base_delay <= 0 or max_delay < base_delay:
             raise ValueError("need 0 < base_delay <= max_delay")
+        if not 0.0 <= jitter <= 1.0:
+            raise ValueError("need 0 <= jitter <= 1")
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.jitter = jitter
         self._observer: QueueObserver = observer or NullObserver()
         self._queue: deque[K] = deque()
         self._dirty: set[K] = set()
@@ -152,6 +160,8 @@ class WorkQueue(Generic[K]):
     def add_rate_limited(self, key: K) -> float:
         """Queue ``key`` after its per-key exponential backoff; return the delay used."""
         delay = self.backoff_delay(key)
+        if self.jitter:
+            delay *= 1.0 - self.jitter * random.random()
         self._failures[key] = self._failures.get(key, 0) + 1
         self._observer.on_retry()
         self.add_after(key, delay)

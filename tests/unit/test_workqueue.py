@@ -296,3 +296,19 @@ async def test_observer_hooks() -> None:
     assert len(rec.durations) == 1
     assert rec.durations[0] >= 0.015
     q.shutdown()
+
+
+async def test_jitter_spreads_keys_that_failed_together() -> None:
+    q: WorkQueue[str] = WorkQueue(base_delay=1.0, max_delay=300.0, jitter=0.5)
+    rounds = [[q.add_rate_limited(f"k{i}") for i in range(50)] for _ in range(4)]
+    for n, delays in enumerate(rounds):
+        full = 2.0**n
+        assert all(full * 0.5 <= d <= full for d in delays), (n, delays)
+        assert len(set(delays)) > 40  # not one wave
+    q.shutdown()
+
+
+@pytest.mark.parametrize("jitter", [-0.1, 1.5])
+def test_bad_jitter(jitter: float) -> None:
+    with pytest.raises(ValueError, match="jitter"):
+        WorkQueue(jitter=jitter)
