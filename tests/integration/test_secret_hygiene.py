@@ -119,13 +119,19 @@ def test_unusable_credential_values_are_refused_and_never_shown(
         )
 
     # Everything the controller wrote that a tenant or an operator can read.
+    # Events are sent in the background: wait until the issuers' refusals are there.
+    events = kube.wait_for(
+        f"/api/v1/namespaces/{namespace}/events",
+        lambda o: sum(e.get("reason") == "CredentialsError" for e in o["items"]) >= len(cases),
+        timeout=60,
+        what="the refusals recorded as Events",
+    )
     seen = [
         json.dumps(kube.get(flows.issuer_path(KIND, namespace, ""))),
         json.dumps(kube.get(flows.cr_path(namespace))),
-        json.dumps(kube.get(f"/api/v1/namespaces/{namespace}/events")),
+        json.dumps(events),
         controller.log_text(),
     ]
-    assert "CredentialsError" in seen[2], "the refusals were recorded as Events"
     secrets = [key_id_with_newline, token_with_newline, private_key]
     for text in seen:
         for secret in secrets:
