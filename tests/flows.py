@@ -7,11 +7,14 @@ KubeClient); certificates are verified with `cryptography`.
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from awspca_devstack.csrs import Key, b64
 from awspca_devstack.kubeclient import JSON, KubeClient, condition
+from awspca_devstack.stack import DEFAULT_KEYS
+from awspca_emulator import AdminClient
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -76,6 +79,31 @@ def create_issuer(
         issuer_path(kind, namespace),
         {"apiVersion": API, "kind": kind, "metadata": md, "spec": spec},
     )
+
+
+def new_access_keys(admin: AdminClient) -> dict[str, str]:
+    """Keys only the caller uses, known to the emulator: its call log tells their calls apart."""
+    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+    secret = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+    admin.add_access_key(key_id, secret)
+    return {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+
+
+def secret_issuer(
+    kube: KubeClient,
+    namespace: str,
+    arn: str,
+    *,
+    name: str = "pca",
+    keys: dict[str, str] | None = None,
+) -> JSON:
+    """Secret ``aws`` with ``keys`` (else the emulator's default ones, unless it exists) and a
+    Ready AWSPCAIssuer reading it."""
+    if not kube.exists(f"/api/v1/namespaces/{namespace}/secrets/aws"):
+        create_secret(kube, namespace, "aws", keys or DEFAULT_KEYS)
+    kind = "AWSPCAIssuer"
+    create_issuer(kube, kind, name, arn=arn, namespace=namespace, secret_ref={"name": "aws"})
+    return wait_issuer_ready(kube, kind, name, namespace)
 
 
 def wait_issuer_ready(

@@ -10,7 +10,6 @@ from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.kubeclient import condition
-from awspca_devstack.stack import DEFAULT_KEYS
 from awspca_emulator import AdminClient
 from awspca_emulator.config import DEFAULT_THROTTLE_RATES
 
@@ -19,14 +18,6 @@ from tests import flows
 KIND = "AWSPCAIssuer"
 CLUSTER_RESOURCE_NS = "cert-manager"  # what the harness passes --cluster-resource-namespace
 DESCRIBE = "DescribeCertificateAuthority"
-
-
-def _own_keys(admin: AdminClient) -> dict[str, str]:
-    """Keys only this test's issuer uses, so the call log tells its calls apart."""
-    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
-    secret = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-    admin.add_access_key(key_id, secret)
-    return {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
 
 
 def _throttled_checks(admin: AdminClient, key_id: str, since: float) -> int:
@@ -46,17 +37,9 @@ def test_a_throttled_check_keeps_a_ready_issuer_ready(
     cas: dict[str, dict[str, str]],
     namespace: str,
 ) -> None:
-    keys = _own_keys(admin)
-    flows.create_secret(kube, namespace, "aws", keys)
-    flows.create_issuer(
-        kube,
-        KIND,
-        "pca",
-        arn=cas["ec"]["subordinate_arn"],
-        namespace=namespace,
-        secret_ref={"name": "aws"},
-    )
-    before = condition(flows.wait_issuer_ready(kube, KIND, "pca", namespace), "Ready") or {}
+    keys = flows.new_access_keys(admin)
+    issuer = flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"], keys=keys)
+    before = condition(issuer, "Ready") or {}
     started = time.time()
     admin.configure(throttle_rates={DESCRIBE: 0})  # every DescribeCertificateAuthority throttled
     try:
@@ -128,16 +111,7 @@ def test_an_overflowing_duration_fails_with_a_message_that_says_so(
     cas: dict[str, dict[str, str]],
     namespace: str,
 ) -> None:
-    flows.create_secret(kube, namespace, "aws", DEFAULT_KEYS)
-    flows.create_issuer(
-        kube,
-        KIND,
-        "pca",
-        arn=cas["ec"]["subordinate_arn"],
-        namespace=namespace,
-        secret_ref={"name": "aws"},
-    )
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     csr, _ = make_csr("long.test", key=new_key("ec256"), dns=("long.test",))
     flows.create_request(
         kube, namespace, "long", csr, issuer_kind=KIND, issuer_name="pca", duration="9" * 400 + "h"

@@ -28,13 +28,6 @@ KIND = "AWSPCAIssuer"
 CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/awspcaissuers.awspca.cert-manager.io"
 
 
-def _tenant_a_keys(admin: AdminClient) -> dict[str, str]:
-    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
-    secret = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-    admin.add_access_key(key_id, secret)
-    return {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
-
-
 def _hostile_names(tenant_a: str) -> list[str]:
     return [
         f"../../{tenant_a}/secrets/aws",
@@ -131,7 +124,7 @@ def test_a_path_in_secret_ref_name_never_reaches_another_namespace(
     namespace: str,
 ) -> None:
     tenant_a = control_plane.new_namespace("tenant-a")
-    keys = _tenant_a_keys(admin)
+    keys = flows.new_access_keys(admin)
     flows.create_secret(kube, tenant_a, "aws", keys)
     hostile = _hostile_names(tenant_a)
     with _schema_without_name_rules(kube):
@@ -154,15 +147,7 @@ def test_a_path_in_secret_ref_name_never_reaches_another_namespace(
     used = [c for c in admin.calls() if c.get("access_key_id") == keys["AWS_ACCESS_KEY_ID"]]
     assert used == []
     # And the legitimate issuer of tenant A, reading its own Secret, works.
-    flows.create_issuer(
-        kube,
-        KIND,
-        "own",
-        arn=cas["ec"]["subordinate_arn"],
-        namespace=tenant_a,
-        secret_ref={"name": "aws"},
-    )
-    flows.wait_issuer_ready(kube, KIND, "own", tenant_a)
+    flows.secret_issuer(kube, tenant_a, cas["ec"]["subordinate_arn"], name="own")
 
 
 def test_a_request_cannot_use_another_namespaces_issuer(
@@ -174,17 +159,8 @@ def test_a_request_cannot_use_another_namespaces_issuer(
     namespace: str,
 ) -> None:
     tenant_a = control_plane.new_namespace("tenant-a")
-    keys = _tenant_a_keys(admin)
-    flows.create_secret(kube, tenant_a, "aws", keys)
-    flows.create_issuer(
-        kube,
-        KIND,
-        "pca",
-        arn=cas["ec"]["subordinate_arn"],
-        namespace=tenant_a,
-        secret_ref={"name": "aws"},
-    )
-    flows.wait_issuer_ready(kube, KIND, "pca", tenant_a)
+    keys = flows.new_access_keys(admin)
+    flows.secret_issuer(kube, tenant_a, cas["ec"]["subordinate_arn"], keys=keys)
     csr, _ = make_csr("b.test", key=new_key("ec256"), dns=("b.test",))
     for i, name in enumerate(["pca", f"{tenant_a}/pca", f"../{tenant_a}/pca"]):
         flows.create_request(kube, namespace, f"b-{i}", csr, issuer_kind=KIND, issuer_name=name)
