@@ -14,11 +14,13 @@ import base64
 import logging
 import os
 import string
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +31,7 @@ from issuer.api.issuer import IssuerView, effective_region, parse_ca_arn, valida
 from issuer.controllers.issuer_decision import decide_issuer_health
 from issuer.controllers.request_decision import decide_gates
 from issuer.errors import IssuerControllerError
+from issuer.observability import redaction
 from issuer.observability.logging import JSONFormatter
 from issuer.observability.redaction import REDACTED, redact, remember_secret
 from issuer.signer.credentials import StaticKeys, static_keys_from_secret
@@ -48,6 +51,16 @@ PROFILE = settings(
 MAX_MESSAGE = 2_000  # what any one message of a parser may hold, whatever the input
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_redaction_registry() -> Iterator[None]:
+    """The random "secrets" remembered here must not redact other modules' text."""
+    saved, saved_re = OrderedDict(redaction._known), redaction._known_re
+    yield
+    redaction._known.clear()
+    redaction._known.update(saved)
+    redaction._known_re = saved_re
 
 
 def outcome(fn: Callable[[], T]) -> T | IssuerControllerError:
