@@ -46,9 +46,11 @@ def test_requests_naming_missing_issuers_add_no_series(
     assert "ghost-" not in after
     assert "x" * 100 not in after
     assert not [line for line in _ours(after) if f'issuer_namespace="{namespace}"' in line]
-    # Nothing else of ours grew by a series per request either.
+    # Nothing else of ours grew by a series per request either. (The shared
+    # controller keeps serving what earlier tests left behind, so a few series
+    # of theirs may appear meanwhile: far fewer than one per request.)
     grown = len(_ours(after)) - len(_ours(before))
-    assert grown < 20, f"{grown} new series"
-    assert len(after) < len(before) + 20_000
+    assert grown < GHOSTS // 4, f"{grown} new series for {GHOSTS} requests"
+    assert max(len(line) for line in after.splitlines()) < 2_000  # label values are bounded
     kube.delete(flows.cr_path(namespace))
     assert re.search(r"^awspca_issuer_leader 1", after, re.M)

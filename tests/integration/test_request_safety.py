@@ -84,7 +84,15 @@ def test_a_copied_certificate_arn_is_not_resumed(
     leaf = flows.verify_chain(copy, key)
     assert _public_key(leaf) == _public_key(key)
     assert copy["metadata"]["annotations"][ARN] != stolen[ARN]
-    assert "IgnoredCertificateARN" in {e["reason"] for e in _events(kube, namespace, "copy")}
+    # Events are sent in the background, after the status write: wait for it.
+    kube.wait_for(
+        flows.cr_path(namespace, "copy"),
+        lambda o: (
+            "IgnoredCertificateARN" in {e["reason"] for e in _events(kube, namespace, "copy")}
+        ),
+        timeout=30,
+        what="an IgnoredCertificateARN event",
+    )
     assert len(issue_calls(admin, ca)) == 2
 
 

@@ -117,4 +117,12 @@ def test_issues_with_exactly_upstreams_cluster_role(
         failed = flows.wait_request(kube, namespace, "oddkind", reason="Failed", timeout=30)
         assert flows.condition_message(failed) == "unsupported issuer kind: AWSPCASomething"
         assert failed["status"]["failureTime"]
-        assert "forbidden" not in proc.log_text().lower()
+        # Nothing done for these requests was refused. (Issuers other tests left
+        # behind may need verbs upstream's role does not grant, e.g. TokenRequest
+        # for a serviceAccountRef; those refusals are theirs, not this path's.)
+        refused = [
+            line
+            for line in proc.log_text().lower().splitlines()
+            if "forbidden" in line and ("certificaterequest" in line or namespace in line)
+        ]
+        assert not refused, refused[:3]
