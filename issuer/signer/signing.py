@@ -2,7 +2,9 @@
 
 ``sign(request, issuer)`` issues the request's certificate (or resumes the
 certificate ARN it was already given) and polls it once:
-``Issued(arn, chain, ca)`` or ``Pending(arn, ...)``. ``check(issuer)`` describes
+``Issued(arn, chain, ca)`` or ``Pending(arn, ...)``. A fresh certificate is
+polled at once only while its CA is learned to issue at once
+(``signer/readiness.py``); otherwise it is ``Pending`` until it is likely ready. ``check(issuer)`` describes
 the issuer's CA. The controllers own only Kubernetes: they decide what to
 write from these outcomes and the errors of ``issuer.errors``.
 
@@ -28,11 +30,14 @@ from issuer.errors import PendingError, PermanentError, Reason
 from issuer.signer.chain import split_chain
 from issuer.signer.csr import check_csr
 from issuer.signer.pca import CAInfo, PCAClient
+from issuer.signer.readiness import Readiness
 from issuer.signer.templates import select_template
 from issuer.signer.token import idempotency_token
 from issuer.signer.validity import not_before_for, validity_for
 
 log = logging.getLogger(__name__)
+
+READINESS = Readiness()  # the process's per-CA ready-time estimates
 
 # PCA's ARN limit is 200 characters; a certificate ARN is its CA's ARN + /certificate/<32 hex>.
 MAX_ARN_LENGTH = 200
@@ -131,14 +136,21 @@ def check_public_key(chain_pem: str, csr_pem: bytes) -> None:
 
 
 async def _fetch(
-    issuer: SigningIssuer, ca_arn: str, certificate_arn: str, req: SignRequest
+    issuer: SigningIssuer,
+    ca_arn: str,
+    certificate_arn: str,
+    req: SignRequest,
+    readiness: Readiness,
 ) -> Outcome:
+    polled_at = readiness.now()
     try:
         cert_pem, chain_pem = await issuer.client.get_certificate(
             ca_arn=ca_arn, certificate_arn=certificate_arn
         )
     except PendingError as err:
-        return Pending(certificate_arn, err.message, err.retry_after)
+        retry = readiness.not_ready(certificate_arn, polled_at, err.retry_after)
+        return Pending(certificate_arn, err.message, retry)
+    readiness.ready(certificate_arn, polled_at)
     leaf_and_intermediates, root = split_chain(cert_pem, chain_pem)
     check_public_key(leaf_and_intermediates, req.csr_pem)
     return Issued(certificate_arn, leaf_and_intermediates, root)
@@ -183,6 +195,7 @@ async def sign(
     *,
     now: datetime,
     on_issued: Callable[[str], None],
+    readiness: Readiness = READINESS,
 ) -> Outcome:
     """Issue (or resume) the request's certificate and poll it once.
 
@@ -195,7 +208,7 @@ async def sign(
     if resumed is not None:
         owner = certificate_authority_of(resumed)
         try:
-            return await _fetch(issuer, owner, resumed, req)
+            return await _fetch(issuer, owner, resumed, req, readiness)
         except PermanentError as err:
             if err.reason != Reason.CERTIFICATE_NOT_FOUND or owner == issuer.ca.arn:
                 raise
@@ -204,7 +217,12 @@ async def sign(
                 extra={"certificate_arn": resumed, "ca_arn": issuer.ca.arn},
             )
     arn = await _issue(req, issuer, now=now, on_issued=on_issued)
-    outcome = await _fetch(issuer, issuer.ca.arn, arn, req)
+    wait = readiness.issued(issuer.ca.arn, arn)
+    outcome: Outcome
+    if wait > 0:
+        outcome = Pending(arn, f"AWS PCA is issuing the certificate; polling in {wait:.2f}s", wait)
+    else:
+        outcome = await _fetch(issuer, issuer.ca.arn, arn, req, readiness)
     if resumed is None:
         return outcome
     if isinstance(outcome, Issued):

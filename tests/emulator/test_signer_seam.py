@@ -23,6 +23,7 @@ from issuer.errors import PermanentError, Reason
 from issuer.signer import signing
 from issuer.signer.pca import PCAClient
 from issuer.signer.ratelimit import RateLimiterRegistry
+from issuer.signer.readiness import Readiness
 from tests.emulator.conftest import pca_client
 
 
@@ -110,3 +111,55 @@ async def test_a_certificate_its_former_ca_does_not_know_is_issued_under_the_new
             _request("uid-own", own), new, now=datetime.now(UTC), on_issued=seen.append
         )
     assert info.value.reason == Reason.CERTIFICATE_NOT_FOUND
+
+
+async def _until_issued(
+    req: signing.SignRequest,
+    first: signing.Pending,
+    issuer: signing.SigningIssuer,
+    readiness: Readiness,
+) -> signing.Issued:
+    resumed = signing.SignRequest(req.uid, req.csr_pem, False, (), None, first.certificate_arn)
+    outcome: signing.Outcome = first
+    for _ in range(100):  # bounded: the emulator's delay passes long before
+        await asyncio.sleep(outcome.retry_after)
+        outcome = await signing.sign(
+            resumed, issuer, now=datetime.now(UTC), on_issued=lambda a: None, readiness=readiness
+        )
+        if isinstance(outcome, signing.Issued):
+            return outcome
+    raise AssertionError(f"never issued: {outcome}")
+
+
+async def test_a_ca_learned_to_be_slow_is_not_polled_at_once(
+    client: PCAClient, emulator: EmulatorHandle
+) -> None:
+    issuer = await _issuer(client, emulator)
+    readiness = Readiness()
+    emulator.admin.configure(issuance_delay=0.3)
+    try:
+        req = _request("uid-learn")
+        first = await signing.sign(
+            req, issuer, now=datetime.now(UTC), on_issued=lambda a: None, readiness=readiness
+        )
+        assert isinstance(first, signing.Pending)  # polled at once: nothing learned yet
+        await _until_issued(req, first, issuer, readiness)
+        learned = readiness.estimate(issuer.ca.arn)
+        assert learned is not None
+        assert learned > 0.0
+        req = _request("uid-learned")
+        second = await signing.sign(
+            req, issuer, now=datetime.now(UTC), on_issued=lambda a: None, readiness=readiness
+        )
+        assert isinstance(second, signing.Pending)
+        assert second.retry_after == learned
+        gets = [
+            c
+            for c in emulator.admin.calls("GetCertificate")
+            if c.get("certificate_arn") == second.certificate_arn
+        ]
+        assert gets == []  # not polled before it is likely ready
+        issued = await _until_issued(req, second, issuer, readiness)
+        assert issued.certificate_arn == second.certificate_arn
+    finally:
+        emulator.admin.configure(issuance_delay=0.0)

@@ -1,0 +1,119 @@
+"""The per-CA ready-time estimate: when to poll GetCertificate after IssueCertificate."""
+
+from __future__ import annotations
+
+import pytest
+
+from issuer.signer import readiness as r
+from issuer.signer.readiness import Readiness
+
+CA = "ca-a"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("estimate", "want"),
+    [(None, 0.0), (0.0, 0.0), (0.019, 0.0), (0.02, 0.02), (1.03, 1.03)],
+)
+def test_first_poll_delay(estimate: float | None, want: float) -> None:
+    assert r.first_poll_delay(estimate) == want
+
+
+@pytest.mark.parametrize(
+    ("estimate", "elapsed", "want"),
+    [(None, 1.04, 1.04), (None, 0.003, 0.003), (1.0, 1.2, 1.0 * (1 - r.DOWN))],
+)
+def test_after_ready(estimate: float | None, elapsed: float, want: float) -> None:
+    assert r.after_ready(estimate, elapsed) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    ("estimate", "elapsed", "want"),
+    [
+        (1.0, 0.99, 1.0 * (1 + r.UP) + r.UP_ABSOLUTE),
+        (1.0, 2.0, 2.0 * (1 + r.UP) + r.UP_ABSOLUTE),
+        (0.0, 0.0, r.UP_ABSOLUTE),
+    ],
+)
+def test_after_not_ready_moves_past_what_was_seen(
+    estimate: float, elapsed: float, want: float
+) -> None:
+    assert r.after_not_ready(estimate, elapsed) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    ("estimate", "elapsed", "default", "want"),
+    [
+        (None, 0.01, 1.0, 1.0),  # nothing learned: as before
+        (1.06, 1.0, 1.0, 0.212),  # a share of what is known
+        (0.011, 0.005, 1.0, r.MIN_RETRY),  # never a busy loop
+        (30.0, 1.0, 1.0, 1.0),  # never later than the classified delay
+    ],
+)
+def test_retry_delay(estimate: float | None, elapsed: float, default: float, want: float) -> None:
+    assert r.retry_delay(estimate, elapsed, default) == pytest.approx(want)
+
+
+def test_steady_delay_converges_to_one_poll_per_certificate() -> None:
+    """Delay 1 s, polls answered 10 ms late: after the first, ~1 poll per certificate."""
+    clock, delay = Clock(), 1.0
+    est = Readiness(clock)
+    polls = 0
+    for i in range(200):
+        arn = f"cert-{i}"
+        start = clock.now
+        wait = est.issued(CA, arn)
+        while True:
+            clock.now += wait + 0.01  # the poll starts a little late
+            polled_at = clock.now
+            polls += 1
+            clock.now += 0.03  # and takes a while
+            if polled_at - start >= delay:
+                est.ready(arn, polled_at)
+                break
+            wait = est.not_ready(arn, polled_at, 1.0)
+        assert clock.now - start < delay + 0.3
+    assert polls <= 200 * 1.1 + 2
+    estimate = est.estimate(CA)
+    assert estimate is not None
+    assert 0.9 < estimate < 1.1
+
+
+def test_delay_zero_keeps_polling_at_once() -> None:
+    clock = Clock()
+    est = Readiness(clock)
+    for i in range(5):
+        assert est.issued(CA, f"c{i}") == 0.0
+        polled_at = clock.now + 0.001
+        clock.now += 0.2  # a slow answer says nothing about when it was ready
+        est.ready(f"c{i}", polled_at)
+    assert est.issued(CA, "next") == 0.0
+
+
+def test_estimates_are_per_ca_and_unknown_arns_change_nothing() -> None:
+    clock = Clock()
+    est = Readiness(clock)
+    est.issued(CA, "slow")
+    clock.now += 2.0
+    est.ready("slow", clock.now)
+    assert est.issued(CA, "x") == pytest.approx(2.0)
+    assert est.issued("ca-b", "y") == 0.0
+    est.ready("never-issued-here", clock.now)
+    assert est.not_ready("never-issued-here", clock.now, 1.0) == 1.0
+    assert est.estimate("ca-b") is None
+
+
+def test_memory_is_bounded() -> None:
+    est = Readiness()
+    for i in range(r.MAX_TRACKED + 10):
+        est.issued(f"ca-{i % (r.MAX_CAS + 5)}", f"cert-{i}")
+        est.ready(f"cert-{i - 1}", est.now())
+    assert len(est._issued) <= r.MAX_TRACKED
+    assert len(est._estimates) <= r.MAX_CAS
