@@ -120,15 +120,16 @@ async def _until_issued(
     readiness: Readiness,
 ) -> signing.Issued:
     resumed = signing.SignRequest(req.uid, req.csr_pem, False, (), None, first.certificate_arn)
-    outcome: signing.Outcome = first
+    pending = first
     for _ in range(100):  # bounded: the emulator's delay passes long before
-        await asyncio.sleep(outcome.retry_after)
+        await asyncio.sleep(pending.retry_after)
         outcome = await signing.sign(
             resumed, issuer, now=datetime.now(UTC), on_issued=lambda a: None, readiness=readiness
         )
         if isinstance(outcome, signing.Issued):
             return outcome
-    raise AssertionError(f"never issued: {outcome}")
+        pending = outcome
+    raise AssertionError(f"never issued: {pending}")
 
 
 async def test_a_ca_learned_to_be_slow_is_not_polled_at_once(
