@@ -228,11 +228,8 @@ class RequestReconciler:
             }
             try:
                 obj = await self.kube.update(path, body)
-            except Conflict:
-                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-            except NotFound:
-                self.forget_request(cr.key)
-                return DONE
+            except (Conflict, NotFound) as err:
+                return self._write_lost(cr, err)
             except Refused as err:
                 refused = plan_write_refused(cr, "certificate ARN annotation", err.message, now)
                 return await self._apply(path, obj, cr, refused, now)
@@ -243,17 +240,21 @@ class RequestReconciler:
                 await self.kube.merge_patch(
                     f"{path}/status", {"metadata": {"resourceVersion": rv}, "status": plan.status}
                 )
-            except Conflict:
-                return Result(requeue_after=CONFLICT_RETRY_SECONDS)
-            except NotFound:
-                self.forget_request(cr.key)
-                return DONE
+            except (Conflict, NotFound) as err:
+                return self._write_lost(cr, err)
             except Refused as err:
                 refused = plan_write_refused(cr, "status", err.message, now)
                 self._record(obj, cr, refused)
                 return refused.result
         self._record(obj, cr, plan)
         return plan.result
+
+    def _write_lost(self, cr: CertificateRequestView, err: Conflict | NotFound) -> Result:
+        """A write the object outran: a newer version is retried soon, a deleted one forgotten."""
+        if isinstance(err, NotFound):
+            self.forget_request(cr.key)
+            return DONE
+        return Result(requeue_after=CONFLICT_RETRY_SECONDS)
 
     def _record(self, obj: Mapping[str, Any], cr: CertificateRequestView, plan: Plan) -> None:
         """Events, metrics and the log line of an applied plan."""
