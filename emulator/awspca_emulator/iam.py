@@ -9,7 +9,6 @@ the caller's account.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -18,7 +17,7 @@ from aiohttp import web
 from .calllog import CallRecord
 from .errors import ApiError
 from .iam_ops import AccessKey, ManagedPolicy, User
-from .queryproto import AUTH_CODES, iso8601, parse_form, xml_error, xml_response
+from .queryproto import AUTH_CODES, iso8601, serve, xml_response
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -69,14 +68,7 @@ def _key_xml(k: AccessKey, *, with_secret: bool) -> str:
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes) -> web.Response:
-    form = parse_form(body)
-    action = form.get("Action", "")
-    rec = CallRecord(time=time.time(), service="iam", operation=action, result="OK", status=200)
-
-    def error(err: ApiError) -> web.Response:
-        return xml_error(NAMESPACE, err)
-
-    return await emu.recorded(rec, _handle(emu, request, body, form, action, rec), error)
+    return await serve(emu, request, body, service="iam", namespace=NAMESPACE, handler=_handle)
 
 
 async def _handle(

@@ -8,14 +8,26 @@ error's code. Each service passes its own XML namespace.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from .calllog import CallRecord
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+#: One service's operations: (emulator, request, body, form, action, call record) -> answer.
+QueryHandler = Callable[
+    ["Emulator", web.Request, bytes, dict[str, str], str, CallRecord], Awaitable[web.Response]
+]
 
 #: SigV4 failures as the query-protocol services (STS, IAM) name them.
 AUTH_CODES: dict[str, tuple[str, int]] = {
@@ -59,3 +71,23 @@ def xml_error(namespace: str, err: ApiError) -> web.Response:
         "</ErrorResponse>\n"
     )
     return web.Response(body=body.encode(), status=err.status, content_type="text/xml")
+
+
+async def serve(
+    emu: Emulator,
+    request: web.Request,
+    body: bytes,
+    *,
+    service: str,
+    namespace: str,
+    handler: QueryHandler,
+) -> web.Response:
+    """One query-protocol call: read its form, run ``handler``, log it, answer errors as XML."""
+    form = parse_form(body)
+    action = form.get("Action", "")
+    rec = CallRecord(time=time.time(), service=service, operation=action, result="OK", status=200)
+
+    def error(err: ApiError) -> web.Response:
+        return xml_error(namespace, err)
+
+    return await emu.recorded(rec, handler(emu, request, body, form, action, rec), error)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -19,7 +18,7 @@ from .calllog import CallRecord
 from .errors import ApiError
 from .identity import Credential, Identity, matches, trusts
 from .jwt_verify import TokenError
-from .queryproto import AUTH_CODES, iso8601, parse_form, xml_error, xml_response
+from .queryproto import AUTH_CODES, iso8601, serve, xml_response
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -35,10 +34,6 @@ _TOKEN_CODES: dict[str, str] = {
 
 def _xml(action: str, result: str) -> web.Response:
     return xml_response(NAMESPACE, action, result)
-
-
-def error_response(err: ApiError) -> web.Response:
-    return xml_error(NAMESPACE, err)
 
 
 def _credentials_xml(cred: Credential) -> str:
@@ -58,10 +53,7 @@ def _credentials_xml(cred: Credential) -> str:
 
 
 async def handle(emu: Emulator, request: web.Request, body: bytes) -> web.Response:
-    form = parse_form(body)
-    action = form.get("Action", "")
-    rec = CallRecord(time=time.time(), service="sts", operation=action, result="OK", status=200)
-    return await emu.recorded(rec, _handle(emu, request, body, form, action, rec), error_response)
+    return await serve(emu, request, body, service="sts", namespace=NAMESPACE, handler=_handle)
 
 
 async def _handle(
