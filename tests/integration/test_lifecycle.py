@@ -25,11 +25,6 @@ def _secret_issuer(kube: KubeClient, namespace: str, arn: str, name: str = "pca"
     )
 
 
-def _ready_issuer(kube: KubeClient, namespace: str, arn: str) -> None:
-    _secret_issuer(kube, namespace, arn)
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
-
-
 def _request(
     kube: KubeClient, namespace: str, name: str, issuer_name: str = "pca", **kw: Any
 ) -> Any:
@@ -90,7 +85,7 @@ def test_issuer_with_bad_credentials_recovers_when_fixed(
 def test_denied_request_is_marked_and_never_signed(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
-    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
+    flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     _request(kube, namespace, "denied", approve=False)
     flows.set_request_condition(kube, namespace, "denied", "Denied", "True", "policy", "no way")
     obj = flows.wait_request(kube, namespace, "denied", reason="Denied")
@@ -102,7 +97,7 @@ def test_denied_request_is_marked_and_never_signed(
 def test_unapproved_request_waits_until_approved(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
-    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
+    flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     key = _request(kube, namespace, "unapproved", approve=False)
     time.sleep(3)
     obj = kube.get(flows.cr_path(namespace, "unapproved"))
@@ -136,7 +131,7 @@ def test_transient_faults_end_in_issued(
     cas: dict[str, dict[str, str]],
     namespace: str,
 ) -> None:
-    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
+    flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     admin.configure(
         issuance_delay=3.0,
         faults={
@@ -158,7 +153,7 @@ def test_transient_faults_end_in_issued(
 def test_permanent_errors_fail_at_once_with_a_readable_message(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
-    _ready_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
+    flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"])
     # Refused by our own CSR check, before any AWS call.
     weak, _ = make_csr("weak.test", key=new_key("rsa1024"))
     flows.create_request(kube, namespace, "weak", weak, issuer_kind=KIND, issuer_name="pca")
@@ -216,7 +211,7 @@ def test_only_retryable_aws_errors_spend_the_retry_budget(
         controller, control_plane, emulator, workdir, "shortretry", "--max-retry-duration", "4s"
     ):
         _request(kube, ns, "orphan", issuer_name="missing")  # its issuer never appears
-        _ready_issuer(kube, ns, cas["ec"]["subordinate_arn"])
+        flows.secret_issuer(kube, ns, cas["ec"]["subordinate_arn"])
         admin.configure(
             faults={
                 "IssueCertificate": {"fail_next": 100_000, "fail_next_code": "ThrottlingException"}
