@@ -81,6 +81,27 @@ def create_issuer(
     )
 
 
+def issuer_on_secret(
+    kube: KubeClient,
+    namespace: str,
+    name: str,
+    *,
+    arn: str,
+    secret: str,
+    data: dict[str, str],
+    selectors: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSON:
+    """Secret ``secret`` holding ``data`` and an AWSPCAIssuer reading it (``selectors`` pick its
+    keys); not waited for, so a test can watch it become Ready or not."""
+    create_secret(kube, namespace, secret, data)
+    ref = {"name": secret, **(selectors or {})}
+    kind = "AWSPCAIssuer"
+    return create_issuer(
+        kube, kind, name, arn=arn, namespace=namespace, secret_ref=ref, extra=extra
+    )
+
+
 def new_access_keys(admin: AdminClient) -> dict[str, str]:
     """Keys only the caller uses, known to the emulator: its call log tells their calls apart."""
     key_id = "AKIA" + uuid.uuid4().hex[:16].upper()

@@ -341,14 +341,14 @@ def test_upstream_issuer_reconcile_table(
     case: str,
 ) -> None:
     data, selectors, offset, status, fragment = RECONCILE_TABLE[case]
-    flows.create_secret(kube, namespace, "issuer1-credentials", data)
-    flows.create_issuer(
+    flows.issuer_on_secret(
         kube,
-        ISSUER,
+        namespace,
         "issuer1",
         arn=cas["ec"]["subordinate_arn"],
-        namespace=namespace,
-        secret_ref={"name": "issuer1-credentials", **selectors},
+        secret="issuer1-credentials",
+        data=data,
+        selectors=selectors,
         extra={"notBeforeOffset": offset} if offset else None,
     )
     ready = _wait_checked(kube, ISSUER, "issuer1", namespace)

@@ -19,10 +19,7 @@ KIND = "AWSPCAIssuer"
 
 
 def _secret_issuer(kube: KubeClient, namespace: str, arn: str, name: str = "pca") -> None:
-    flows.create_secret(kube, namespace, f"aws-{name}", DEFAULT_KEYS)
-    flows.create_issuer(
-        kube, KIND, name, arn=arn, namespace=namespace, secret_ref={"name": f"aws-{name}"}
-    )
+    flows.issuer_on_secret(kube, namespace, name, arn=arn, secret=f"aws-{name}", data=DEFAULT_KEYS)
 
 
 def _request(
@@ -50,15 +47,8 @@ def test_issuer_with_bad_credentials_recovers_when_fixed(
     kube: KubeClient, controller: IssuerProcess, cas: dict[str, dict[str, str]], namespace: str
 ) -> None:
     bad = {**DEFAULT_KEYS, "AWS_SECRET_ACCESS_KEY": "wrong-secret-0000000000000000000000000000"}
-    flows.create_secret(kube, namespace, "aws-pca", bad)
-    flows.create_issuer(
-        kube,
-        KIND,
-        "pca",
-        arn=cas["ec"]["subordinate_arn"],
-        namespace=namespace,
-        secret_ref={"name": "aws-pca"},
-    )
+    arn = cas["ec"]["subordinate_arn"]
+    flows.issuer_on_secret(kube, namespace, "pca", arn=arn, secret="aws-pca", data=bad)
     not_ready = kube.wait_for(
         flows.issuer_path(KIND, namespace, "pca"),
         lambda o: (

@@ -92,14 +92,8 @@ def test_unusable_credential_values_are_refused_and_never_shown(
         ),
     }
     for name, (data, selectors, _) in cases.items():
-        flows.create_secret(kube, namespace, f"aws-{name}", data)
-        flows.create_issuer(
-            kube,
-            KIND,
-            name,
-            arn=arn,
-            namespace=namespace,
-            secret_ref={"name": f"aws-{name}", **selectors},
+        flows.issuer_on_secret(
+            kube, namespace, name, arn=arn, secret=f"aws-{name}", data=data, selectors=selectors
         )
         csr, _ = make_csr(f"{name}.test", key=new_key("ec256"), dns=(f"{name}.test",))
         flows.create_request(
