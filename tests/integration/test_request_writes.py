@@ -12,7 +12,6 @@ from typing import Any
 from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
-from awspca_devstack.stack import DEFAULT_KEYS
 from awspca_emulator import AdminClient
 
 from tests import flows
@@ -24,10 +23,25 @@ CONTROLLER_AGENT = "awspca-issuer"
 def ready_issuer(kube: KubeClient, admin: AdminClient, namespace: str) -> str:
     """A new CA hierarchy (so the call log is ours alone) and a Ready issuer for it."""
     ca = str(admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"])
-    flows.create_secret(kube, namespace, "aws", DEFAULT_KEYS)
-    flows.create_issuer(kube, KIND, "pca", arn=ca, namespace=namespace, secret_ref={"name": "aws"})
-    flows.wait_issuer_ready(kube, KIND, "pca", namespace)
+    flows.secret_issuer(kube, namespace, ca)
     return ca
+
+
+def issue_in_progress(
+    kube: KubeClient, admin: AdminClient, namespace: str, name: str, common_name: str
+) -> dict[str, Any]:
+    """One request to issuer ``pca``, issued while the CA answers RequestInProgress for a
+    second (as real PCA does), its chain verified."""
+    admin.configure(issuance_delay=1.0)
+    try:
+        key = new_key("ec256")
+        csr, _ = make_csr(common_name, key=key)
+        flows.create_request(kube, namespace, name, csr, issuer_kind=KIND, issuer_name="pca")
+        obj = flows.wait_request(kube, namespace, name, timeout=60)
+    finally:
+        admin.configure(issuance_delay=0.0)
+    flows.verify_chain(obj, key)
+    return obj
 
 
 def controller_writes(cp: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -59,15 +73,7 @@ def test_one_certificate_costs_one_issue_and_three_writes(
     namespace: str,
 ) -> None:
     ca = ready_issuer(kube, admin, namespace)
-    admin.configure(issuance_delay=1.0)
-    try:
-        key = new_key("ec256")
-        csr, _ = make_csr("writes.test", key=key)
-        flows.create_request(kube, namespace, "one", csr, issuer_kind=KIND, issuer_name="pca")
-        obj = flows.wait_request(kube, namespace, "one", timeout=60)
-    finally:
-        admin.configure(issuance_delay=0.0)
-    flows.verify_chain(obj, key)
+    issue_in_progress(kube, admin, namespace, "one", "writes.test")
     writes = controller_writes(control_plane, namespace, "one")
     summary = [
         (w["verb"], (w.get("objectRef") or {}).get("subresource", ""), w["responseStatus"]["code"])

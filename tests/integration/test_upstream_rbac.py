@@ -22,7 +22,7 @@ from awspca_devstack.tools import upstream_module_dir
 from awspca_emulator import AdminClient
 
 from tests import flows
-from tests.integration.test_request_writes import KIND, issue_calls, ready_issuer
+from tests.integration.test_request_writes import issue_calls, issue_in_progress, ready_issuer
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 SA = "upstream-rbac"
@@ -100,17 +100,10 @@ def test_issues_with_exactly_upstreams_cluster_role(
     assert sorted(cr_verbs) == ["get", "list", "update", "watch"]  # no patch
     with upstream_rbac_controller(control_plane, kube, emulator, workdir, controller) as proc:
         ca = ready_issuer(kube, admin, namespace)
-        admin.configure(issuance_delay=1.0)
-        try:
-            key = new_key("ec256")
-            csr, _ = make_csr("rbac.test", key=key)
-            flows.create_request(kube, namespace, "rbac", csr, issuer_kind=KIND, issuer_name="pca")
-            obj = flows.wait_request(kube, namespace, "rbac", timeout=60)
-        finally:
-            admin.configure(issuance_delay=0.0)
-        flows.verify_chain(obj, key)
+        issue_in_progress(kube, admin, namespace, "rbac", "rbac.test")
         assert len(issue_calls(admin, ca)) == 1
         # v1.12: our group, a kind we do not serve.
+        csr, _ = make_csr("rbac.test", key=new_key("ec256"))
         flows.create_request(
             kube, namespace, "oddkind", csr, issuer_kind="AWSPCASomething", issuer_name="pca"
         )
