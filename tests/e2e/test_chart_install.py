@@ -50,6 +50,17 @@ LEASE = "b858308c.awspca.cert-manager.io"
 TEAM_NS = "team-a"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
+
+def delete_our_crds(kube: KubeClient) -> None:
+    """Delete the issuer CRDs (a cluster as before any install of ours) and wait until gone."""
+    for name in CRD_NAMES:
+        kube.request("DELETE", f"{CRD_PATH}/{name}")
+    deadline = time.monotonic() + 60
+    while any(kube.exists(f"{CRD_PATH}/{name}") for name in CRD_NAMES):
+        assert time.monotonic() < deadline, "our CRDs were not deleted"
+        time.sleep(0.2)
+
+
 #: Stand-in for the Prometheus Operator's CRD, so the API server accepts a ServiceMonitor.
 SERVICE_MONITOR_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -522,12 +533,7 @@ def test_readme_example_grants_tokens_of_one_more_service_account(
 def test_a_fresh_release_owns_the_crds_and_leaves_them_on_uninstall(cp: ControlPlane) -> None:
     """No CRDs yet: the release creates and owns them; a second release finds them owned by
     the first and leaves them alone (and says so); uninstall keeps them (crds.keep)."""
-    for name in CRD_NAMES:
-        cp.admin.request("DELETE", f"{CRD_PATH}/{name}")
-    deadline = time.monotonic() + 60
-    while any(cp.admin.exists(f"{CRD_PATH}/{name}") for name in CRD_NAMES):
-        assert time.monotonic() < deadline, "CRDs not deleted"
-        time.sleep(0.2)
+    delete_our_crds(cp.admin)
     first, second = cp.new_namespace("crds-a"), cp.new_namespace("crds-b")
     out = chart_helm(cp, "install", "fresh", str(CHART), "-n", first).stdout
     assert "CRDs NOT UPGRADED" not in out

@@ -40,7 +40,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests import flows
 from tests.e2e.test_certificates import create_certificate, wait_certificate_ready
-from tests.e2e.test_chart_install import SERVICE_MONITOR_CRD, chart_process
+from tests.e2e.test_chart_install import (
+    CRD_PATH,
+    SERVICE_MONITOR_CRD,
+    chart_process,
+    delete_our_crds,
+)
 from tests.e2e.test_chart_render import (
     CHART,
     CRD_NAMES,
@@ -59,7 +64,6 @@ SA = VALUES["serviceAccount"]["name"]
 ROLE_ARN = VALUES["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
 TEAM_NS = "team-a"
 SECRET_NS = "pca-secrets"
-CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 CM = "/apis/cert-manager.io/v1"
 
 #: (Certificate, issuer kind, issuer name). The values file turns ambient credentials
@@ -84,12 +88,7 @@ def cp(workdir: Path) -> Iterator[ControlPlane]:
     plane = ControlPlane(workdir, "migration")
     try:
         plane.start()
-        for name in CRD_NAMES:
-            plane.admin.request("DELETE", f"{CRD_PATH}/{name}")
-        deadline = time.monotonic() + 60
-        while any(plane.admin.exists(f"{CRD_PATH}/{name}") for name in CRD_NAMES):
-            assert time.monotonic() < deadline, "our CRDs were not deleted"
-            time.sleep(0.2)
+        delete_our_crds(plane.admin)
         plane.admin.create(CRD_PATH, SERVICE_MONITOR_CRD)
         yield plane
     finally:
