@@ -6,13 +6,16 @@ learns, per CA, the delay after which a certificate is usually ready and says
 when to poll, so that one GetCertificate per request is the rule when the delay
 is steady.
 
-The estimate tracks a high quantile of the ready time from censored
-observations: a poll that finds the certificate ready says it was ready by then
-(the estimate creeps down by ``DOWN``), a poll that finds it still in progress
-says it was not (the estimate moves past that point and up by ``UP``). With
-``UP / DOWN`` = 20, about one first poll in 21 comes too early. An unknown or
-~0 estimate means poll at once, as before. Only the ARNs this process issued
-are observed (their issue time is known); memory is bounded per process.
+The estimate comes from censored observations. A poll that finds the
+certificate ready says it was ready by then: the estimate creeps down by
+``DOWN``. A poll that finds it still in progress says it was not: that time
+becomes the CA's floor, and the estimate stays ``UP`` beyond the floor. The
+floor fades with a half-life of ``FLOOR_HALF_LIFE`` seconds of wall time, so a
+shorter delay is learned in time, and too-early polls stay rare whatever the
+request rate (a burst of too-early polls answered together raises the estimate
+once, not once per poll). An unknown or ~0 estimate means poll at once, as
+before. Only the ARNs this process issued are observed (their issue time is
+known); memory is bounded per process.
 
 Callers run on one event loop and nothing here awaits, so no lock is needed.
 """
@@ -28,22 +31,34 @@ POLL_AT_ONCE_BELOW = 0.02  # seconds: an estimate below this is "ready at once"
 DOWN = 0.0025  # relative decrease per poll that found the certificate ready
 UP = 0.05  # relative increase per poll that found it still in progress
 UP_ABSOLUTE = 0.01  # seconds added with UP, so a tiny estimate can grow
+FLOOR_HALF_LIFE = 600.0  # seconds for a too-early poll's lesson to fade by half
 MIN_RETRY = 0.05  # seconds: the shortest wait after a too-early poll
 RETRY_FRACTION = 0.2  # after a too-early poll, wait this share of what is known
 MAX_CAS = 1024  # estimates kept (least recently used dropped)
 MAX_TRACKED = 4096  # issued ARNs whose issue time is kept (oldest dropped)
 
 
-def after_ready(estimate: float | None, elapsed: float) -> float:
+def beyond(floor: float | None) -> float:
+    """The least estimate a floor (a poll that came too early) allows."""
+    return 0.0 if floor is None else floor * (1.0 + UP) + UP_ABSOLUTE
+
+
+def faded(floor: float | None, age: float) -> float | None:
+    """A floor learned ``age`` seconds ago, as it counts now."""
+    return None if floor is None else floor * 0.5 ** (max(age, 0.0) / FLOOR_HALF_LIFE)
+
+
+def after_ready(estimate: float | None, elapsed: float, floor: float | None) -> float:
     """The new estimate after a poll ``elapsed`` seconds after issue found the certificate."""
     if estimate is None:
-        return elapsed
-    return estimate * (1.0 - DOWN)
+        return max(elapsed, beyond(floor))
+    return max(estimate * (1.0 - DOWN), beyond(floor))
 
 
-def after_not_ready(estimate: float, elapsed: float) -> float:
-    """The new estimate after a poll ``elapsed`` seconds after issue found it in progress."""
-    return max(estimate, elapsed) * (1.0 + UP) + UP_ABSOLUTE
+def after_not_ready(estimate: float, elapsed: float, floor: float | None) -> tuple[float, float]:
+    """(new estimate, new floor) after a poll ``elapsed`` seconds after issue came too early."""
+    new_floor = max(elapsed, floor or 0.0)
+    return max(estimate, beyond(new_floor)), new_floor
 
 
 def first_poll_delay(estimate: float | None) -> float:
@@ -71,12 +86,19 @@ class _Issued:
     at: float
 
 
+@dataclass(slots=True)
+class _CA:
+    estimate: float | None = None
+    floor: float | None = None
+    floor_at: float = 0.0
+
+
 class Readiness:
     """Per-CA ready-time estimates, fed by this process's own polls."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._estimates: OrderedDict[str, float] = OrderedDict()
+        self._cas: OrderedDict[str, _CA] = OrderedDict()
         self._issued: OrderedDict[str, _Issued] = OrderedDict()
 
     def now(self) -> float:
@@ -84,13 +106,17 @@ class Readiness:
         return self._clock()
 
     def estimate(self, ca_arn: str) -> float | None:
-        return self._estimates.get(ca_arn)
+        ca = self._cas.get(ca_arn)
+        return None if ca is None else ca.estimate
 
-    def _set(self, ca_arn: str, value: float) -> None:
-        self._estimates[ca_arn] = value
-        self._estimates.move_to_end(ca_arn)
-        while len(self._estimates) > MAX_CAS:
-            self._estimates.popitem(last=False)
+    def _ca(self, ca_arn: str) -> _CA:
+        ca = self._cas.get(ca_arn)
+        if ca is None:
+            ca = self._cas[ca_arn] = _CA()
+        self._cas.move_to_end(ca_arn)
+        while len(self._cas) > MAX_CAS:
+            self._cas.popitem(last=False)
+        return ca
 
     def issued(self, ca_arn: str, certificate_arn: str) -> float:
         """Note an IssueCertificate that just returned; the delay to the first poll."""
@@ -98,15 +124,16 @@ class Readiness:
         self._issued.move_to_end(certificate_arn)
         while len(self._issued) > MAX_TRACKED:
             self._issued.popitem(last=False)
-        return first_poll_delay(self._estimates.get(ca_arn))
+        return first_poll_delay(self.estimate(ca_arn))
 
     def ready(self, certificate_arn: str, polled_at: float) -> None:
         """A poll started at ``polled_at`` found the certificate issued."""
         seen = self._issued.pop(certificate_arn, None)
         if seen is None:
             return
-        elapsed = polled_at - seen.at
-        self._set(seen.ca_arn, after_ready(self._estimates.get(seen.ca_arn), elapsed))
+        ca = self._ca(seen.ca_arn)
+        floor = faded(ca.floor, polled_at - ca.floor_at)
+        ca.estimate = after_ready(ca.estimate, polled_at - seen.at, floor)
 
     def not_ready(self, certificate_arn: str, polled_at: float, default: float) -> float:
         """A poll started at ``polled_at`` found it in progress; the delay to the next poll.
@@ -118,10 +145,11 @@ class Readiness:
         seen = self._issued.get(certificate_arn)
         if seen is None:
             return default
-        elapsed = polled_at - seen.at
-        estimate = self._estimates.get(seen.ca_arn)
-        if estimate is None:
+        ca = self._ca(seen.ca_arn)
+        if ca.estimate is None:
             return default
-        estimate = after_not_ready(estimate, elapsed)
-        self._set(seen.ca_arn, estimate)
-        return retry_delay(estimate, elapsed, default)
+        elapsed = polled_at - seen.at
+        floor = faded(ca.floor, polled_at - ca.floor_at)
+        ca.estimate, ca.floor = after_not_ready(ca.estimate, elapsed, floor)
+        ca.floor_at = polled_at
+        return retry_delay(ca.estimate, elapsed, default)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 
 from issuer.signer import readiness as r
@@ -27,25 +29,41 @@ def test_first_poll_delay(estimate: float | None, want: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("estimate", "elapsed", "want"),
-    [(None, 1.04, 1.04), (None, 0.003, 0.003), (1.0, 1.2, 1.0 * (1 - r.DOWN))],
+    ("estimate", "elapsed", "floor", "want"),
+    [
+        (None, 1.04, None, 1.04),
+        (None, 0.003, None, 0.003),
+        (1.0, 1.2, None, 1.0 * (1 - r.DOWN)),
+        (1.0, 1.2, 0.99, 0.99 * (1 + r.UP) + r.UP_ABSOLUTE),  # never below the floor's bound
+    ],
 )
-def test_after_ready(estimate: float | None, elapsed: float, want: float) -> None:
-    assert r.after_ready(estimate, elapsed) == pytest.approx(want)
+def test_after_ready(
+    estimate: float | None, elapsed: float, floor: float | None, want: float
+) -> None:
+    assert r.after_ready(estimate, elapsed, floor) == pytest.approx(want)
 
 
 @pytest.mark.parametrize(
-    ("estimate", "elapsed", "want"),
+    ("estimate", "elapsed", "floor", "want"),
     [
-        (1.0, 0.99, 1.0 * (1 + r.UP) + r.UP_ABSOLUTE),
-        (1.0, 2.0, 2.0 * (1 + r.UP) + r.UP_ABSOLUTE),
-        (0.0, 0.0, r.UP_ABSOLUTE),
+        (1.0, 0.99, None, (0.99 * (1 + r.UP) + r.UP_ABSOLUTE, 0.99)),
+        (1.0, 2.0, 0.5, (2.0 * (1 + r.UP) + r.UP_ABSOLUTE, 2.0)),
+        (0.0, 0.0, None, (r.UP_ABSOLUTE, 0.0)),
+        (1.2, 0.9, 0.95, (1.2, 0.95)),  # a poll that says less than known changes nothing
     ],
 )
 def test_after_not_ready_moves_past_what_was_seen(
-    estimate: float, elapsed: float, want: float
+    estimate: float, elapsed: float, floor: float | None, want: tuple[float, float]
 ) -> None:
-    assert r.after_not_ready(estimate, elapsed) == pytest.approx(want)
+    assert r.after_not_ready(estimate, elapsed, floor) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    ("floor", "age", "want"),
+    [(None, 5.0, None), (1.0, 0.0, 1.0), (1.0, r.FLOOR_HALF_LIFE, 0.5), (1.0, -3.0, 1.0)],
+)
+def test_a_floor_fades(floor: float | None, age: float, want: float | None) -> None:
+    assert r.faded(floor, age) == pytest.approx(want)
 
 
 @pytest.mark.parametrize(
@@ -116,4 +134,41 @@ def test_memory_is_bounded() -> None:
         est.issued(f"ca-{i % (r.MAX_CAS + 5)}", f"cert-{i}")
         est.ready(f"cert-{i - 1}", est.now())
     assert len(est._issued) <= r.MAX_TRACKED
-    assert len(est._estimates) <= r.MAX_CAS
+    assert len(est._cas) <= r.MAX_CAS
+
+
+def test_a_burst_of_too_early_polls_raises_the_estimate_once() -> None:
+    """25/s at a steady 1 s delay: too-early polls stay rare and do not compound."""
+    clock, delay, rate = Clock(), 1.0, 25.0
+    est = Readiness(clock)
+    events: list[tuple[float, int, str, float]] = []  # (poll time, seq, arn, issued at)
+    polls, seq, n = 0, 0, 2000
+    for i in range(n):
+        issue_at = 100.0 + i / rate
+        while events and events[0][0] <= issue_at:
+            at, _, arn, start = heapq.heappop(events)
+            clock.now = at
+            polls += 1
+            if at - start >= delay:
+                est.ready(arn, at)
+            else:
+                seq += 1
+                heapq.heappush(events, (at + est.not_ready(arn, at, 1.0), seq, arn, start))
+        clock.now = issue_at
+        seq += 1
+        heapq.heappush(events, (issue_at + est.issued(CA, f"c{i}") + 0.01, seq, f"c{i}", issue_at))
+        if i == 0:
+            assert est.estimate(CA) is None
+    while events:
+        at, _, arn, start = heapq.heappop(events)
+        clock.now = at
+        polls += 1
+        if at - start >= delay:
+            est.ready(arn, at)
+        else:
+            seq += 1
+            heapq.heappush(events, (at + est.not_ready(arn, at, 1.0), seq, arn, start))
+    estimate = est.estimate(CA)
+    assert estimate is not None
+    assert delay <= estimate < 1.1 * delay
+    assert polls <= n * 1.05
