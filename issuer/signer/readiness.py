@@ -11,7 +11,8 @@ certificate ready says it was ready by then: the estimate creeps down by
 ``DOWN``. A poll that finds it still in progress says it was not: that time
 becomes the CA's floor, and the estimate stays ``UP`` beyond the floor. The
 floor fades with a half-life of ``FLOOR_HALF_LIFE`` seconds of wall time, so a
-shorter delay is learned in time, and too-early polls stay rare whatever the
+shorter delay is learned over minutes (a longer one at the first too-early
+poll), and too-early polls stay rare whatever the
 request rate (a burst of too-early polls answered together raises the estimate
 once, not once per poll). An unknown or ~0 estimate means poll at once, as
 before. Only the ARNs this process issued are observed (their issue time is
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 POLL_AT_ONCE_BELOW = 0.02  # seconds: an estimate below this is "ready at once"
 DOWN = 0.0025  # relative decrease per poll that found the certificate ready
-UP = 0.05  # relative increase per poll that found it still in progress
+UP = 0.05  # the estimate stays this share beyond the floor (a too-early poll)
 UP_ABSOLUTE = 0.01  # seconds added with UP, so a tiny estimate can grow
 FLOOR_HALF_LIFE = 600.0  # seconds for a too-early poll's lesson to fade by half
 MIN_RETRY = 0.05  # seconds: the shortest wait after a too-early poll
