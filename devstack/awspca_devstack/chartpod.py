@@ -26,8 +26,6 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ from awspca_emulator import EmulatorConfig
 from awspca_emulator.config import RoleConfig
 
 from awspca_devstack.controlplane import ControlPlane
+from awspca_devstack.procs import local_get
 from awspca_devstack.stack import IRSA_ROLE, emulator_config
 from awspca_devstack.tools import HACK
 
@@ -341,12 +340,7 @@ class ChartPod:
         return int(self.proc_status()["VmRSS"].split()[0]) * 1024
 
     def get(self, port_name: str, path: str) -> tuple[int, str]:
-        url = f"http://127.0.0.1:{self.spec.ports[port_name]}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return int(r.status), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return local_get(self.spec.ports[port_name], path)
 
     def wait_probe(self, path: str, status: int = 200, timeout: float = 120.0) -> str:
         deadline = time.monotonic() + timeout

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from awspca_devstack.controlplane import ControlPlane
-from awspca_devstack.procs import Process, free_port
+from awspca_devstack.procs import Process, free_port, local_get
 
 
 class IssuerProcess:
@@ -63,12 +61,7 @@ class IssuerProcess:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def probe(self, path: str) -> tuple[int, str]:
-        url = f"http://127.0.0.1:{self.probe_port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return int(r.status), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return local_get(self.probe_port, path)
 
     def start(self, wait: bool = True) -> IssuerProcess:
         argv = [
