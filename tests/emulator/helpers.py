@@ -13,6 +13,18 @@ from mypy_boto3_acm_pca import ACMPCAClient
 TEMPLATE = "arn:aws:acm-pca:::template/{}/V1"
 
 
+def ec_root(common_name: str) -> dict[str, Any]:
+    """CreateCertificateAuthority's parameters for an EC P-256 root named ``common_name``."""
+    return {
+        "CertificateAuthorityType": "ROOT",
+        "CertificateAuthorityConfiguration": {
+            "KeyAlgorithm": "EC_prime256v1",
+            "SigningAlgorithm": "SHA256WITHECDSA",
+            "Subject": {"CommonName": common_name},
+        },
+    }
+
+
 def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return str(exc.value.response["Error"]["Code"])
 

@@ -15,7 +15,7 @@ from awspca_emulator.state import Store
 from botocore.exceptions import ClientError
 from mypy_boto3_acm_pca import ACMPCAClient
 
-from .helpers import error_code, issue
+from .helpers import ec_root, error_code, issue
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,14 +55,7 @@ def test_delete_disable_first_then_restore(pca: ACMPCAClient, emulator: Emulator
 
 
 def test_pending_ca_is_deleted_without_disabling(pca: ACMPCAClient) -> None:
-    arn = pca.create_certificate_authority(
-        CertificateAuthorityType="ROOT",
-        CertificateAuthorityConfiguration={
-            "KeyAlgorithm": "EC_prime256v1",
-            "SigningAlgorithm": "SHA256WITHECDSA",
-            "Subject": {"CommonName": "never used"},
-        },
-    )["CertificateAuthorityArn"]
+    arn = pca.create_certificate_authority(**ec_root("never used"))["CertificateAuthorityArn"]
     pca.delete_certificate_authority(CertificateAuthorityArn=arn)  # default window: 30 days
     assert _status(pca, arn)["Status"] == "DELETED"
     pca.restore_certificate_authority(CertificateAuthorityArn=arn)
@@ -73,17 +66,7 @@ def test_after_the_restore_window_the_ca_is_gone() -> None:
     now = [1_000_000.0]
     ops = PcaService(Store(), EmulatorConfig(), clock=lambda: now[0])
     ctx = CallContext(account="123456789012", region="us-east-1")
-    arn = ops.create_certificate_authority(
-        {
-            "CertificateAuthorityType": "ROOT",
-            "CertificateAuthorityConfiguration": {
-                "KeyAlgorithm": "EC_prime256v1",
-                "SigningAlgorithm": "SHA256WITHECDSA",
-                "Subject": {"CommonName": "short-lived"},
-            },
-        },
-        ctx,
-    )["CertificateAuthorityArn"]
+    arn = ops.create_certificate_authority(ec_root("short-lived"), ctx)["CertificateAuthorityArn"]
     ops.delete_certificate_authority(
         {"CertificateAuthorityArn": arn, "PermanentDeletionTimeInDays": 7}, ctx
     )

@@ -24,7 +24,7 @@ from mypy_boto3_acm_pca import ACMPCAClient
 from mypy_boto3_ram import RAMClient
 
 from .conftest import NO_RETRIES, REGION, pca_client, sts_client
-from .helpers import error_code, issue
+from .helpers import ec_root, error_code, issue
 
 pytestmark = pytest.mark.timeout(60)
 ACCOUNT_B = "210987654321"
@@ -217,14 +217,7 @@ def test_account_a_assumes_a_role_of_account_b(
         creds["SecretAccessKey"],
         creds["SessionToken"],
     )
-    arn = b_pca.create_certificate_authority(
-        CertificateAuthorityType="ROOT",
-        CertificateAuthorityConfiguration={
-            "KeyAlgorithm": "EC_prime256v1",
-            "SigningAlgorithm": "SHA256WITHECDSA",
-            "Subject": {"CommonName": "B root"},
-        },
-    )["CertificateAuthorityArn"]
+    arn = b_pca.create_certificate_authority(**ec_root("B root"))["CertificateAuthorityArn"]
     assert f":{ACCOUNT_B}:" in arn
     b_sts_untrusted = sts_client(boto_session, emulator.url, B_KEY, B_SECRET)
     with pytest.raises(ClientError) as exc:  # the trust names account A only
