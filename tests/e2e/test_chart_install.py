@@ -26,7 +26,14 @@ from awspca_devstack.csrs import make_csr, new_key
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.kubeclient import KubeError, condition
 from awspca_devstack.stack import ACCOUNT, DEFAULT_KEYS
-from awspca_emulator import AdminClient, EmulatorConfig, OidcIssuerConfig, RoleConfig, run_in_thread
+from awspca_emulator import (
+    AdminClient,
+    EmulatorConfig,
+    EmulatorHandle,
+    OidcIssuerConfig,
+    RoleConfig,
+    run_in_thread,
+)
 
 from tests import flows
 from tests.e2e.test_chart_render import (
@@ -49,6 +56,16 @@ IRSA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/chart-irsa"
 LEASE = "b858308c.awspca.cert-manager.io"
 TEAM_NS = "team-a"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def one_role_emulator(cp: ControlPlane, role: str, subject: str) -> EmulatorHandle:
+    """An emulator in this process whose only role trusts ``subject``'s tokens from ``cp``."""
+    return run_in_thread(
+        EmulatorConfig(
+            oidc_issuers=[OidcIssuerConfig(issuer=cp.issuer_url, ca_file=str(cp.ca_file))],
+            roles=[RoleConfig(name=role, trusted_subjects=[subject])],
+        )
+    )
 
 
 def delete_our_crds(kube: KubeClient) -> None:
@@ -113,12 +130,7 @@ def cp(workdir: Path) -> Iterator[ControlPlane]:
 @pytest.fixture(scope="module")
 def emulator(cp: ControlPlane) -> Iterator[Any]:
     """PCA + STS trusting this control plane's tokens for the chart's ServiceAccount only."""
-    handle = run_in_thread(
-        EmulatorConfig(
-            oidc_issuers=[OidcIssuerConfig(issuer=cp.issuer_url, ca_file=str(cp.ca_file))],
-            roles=[RoleConfig(name="chart-irsa", trusted_subjects=[SUBJECT])],
-        )
-    )
+    handle = one_role_emulator(cp, "chart-irsa", SUBJECT)
     yield handle
     handle.stop()
 

@@ -35,7 +35,7 @@ from awspca_devstack.certmanager import CertManager
 from awspca_devstack.issuerproc import IssuerProcess
 from awspca_devstack.kubeclient import condition
 from awspca_devstack.stack import ACCOUNT, DEFAULT_KEYS
-from awspca_emulator import AdminClient, EmulatorConfig, OidcIssuerConfig, RoleConfig, run_in_thread
+from awspca_emulator import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import flows
@@ -45,6 +45,7 @@ from tests.e2e.test_chart_install import (
     SERVICE_MONITOR_CRD,
     chart_process,
     delete_our_crds,
+    one_role_emulator,
 )
 from tests.e2e.test_chart_render import (
     CHART,
@@ -97,14 +98,7 @@ def cp(workdir: Path) -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="module")
 def emulator(cp: ControlPlane) -> Iterator[Any]:
-    handle = run_in_thread(
-        EmulatorConfig(
-            oidc_issuers=[OidcIssuerConfig(issuer=cp.issuer_url, ca_file=str(cp.ca_file))],
-            roles=[
-                RoleConfig(name="pca-issuer", trusted_subjects=[f"system:serviceaccount:{NS}:{SA}"])
-            ],
-        )
-    )
+    handle = one_role_emulator(cp, "pca-issuer", f"system:serviceaccount:{NS}:{SA}")
     yield handle
     handle.stop()
 
