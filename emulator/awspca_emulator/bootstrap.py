@@ -61,6 +61,31 @@ async def _create(emu: Emulator, ctx: CallContext, ca_type: str, key_alg: str, c
     return str(out["CertificateAuthorityArn"])
 
 
+async def _signed_by(
+    emu: Emulator,
+    ctx: CallContext,
+    ca_arn: str,
+    signer_arn: str,
+    signing: str,
+    template_arn: str,
+    years: int,
+) -> str:
+    """The certificate (PEM) ``signer_arn`` issues for ``ca_arn``'s CSR with ``template_arn``."""
+    ops = emu.pca
+    csr = ops.get_certificate_authority_csr({"CertificateAuthorityArn": ca_arn}, ctx)["Csr"]
+    issued = ops.issue_certificate(
+        {
+            "CertificateAuthorityArn": signer_arn,
+            "Csr": csr.encode(),
+            "SigningAlgorithm": signing,
+            "TemplateArn": template_arn,
+            "Validity": {"Type": "YEARS", "Value": years},
+        },
+        ctx,
+    )
+    return await _wait_certificate(emu, signer_arn, issued["CertificateArn"], ctx)
+
+
 async def bootstrap(
     emu: Emulator,
     *,
@@ -82,35 +107,18 @@ async def bootstrap(
     tpl = "arn:aws:acm-pca:::template/"
 
     root = await _create(emu, ctx, "ROOT", key_alg, "Emulator Root CA")
-    csr = ops.get_certificate_authority_csr({"CertificateAuthorityArn": root}, ctx)["Csr"]
-    issued = ops.issue_certificate(
-        {
-            "CertificateAuthorityArn": root,
-            "Csr": csr.encode(),
-            "SigningAlgorithm": SIGNING[key_alg],
-            "TemplateArn": tpl + "RootCACertificate/V1",
-            "Validity": {"Type": "YEARS", "Value": root_years},
-        },
-        ctx,
+    root_pem = await _signed_by(
+        emu, ctx, root, root, SIGNING[key_alg], tpl + "RootCACertificate/V1", root_years
     )
-    root_pem = await _wait_certificate(emu, root, issued["CertificateArn"], ctx)
     ops.import_certificate_authority_certificate(
         {"CertificateAuthorityArn": root, "Certificate": root_pem.encode()}, ctx
     )
 
     sub = await _create(emu, ctx, "SUBORDINATE", key_alg, "Emulator Subordinate CA")
-    csr = ops.get_certificate_authority_csr({"CertificateAuthorityArn": sub}, ctx)["Csr"]
-    issued = ops.issue_certificate(
-        {
-            "CertificateAuthorityArn": root,
-            "Csr": csr.encode(),
-            "SigningAlgorithm": SIGNING[key_alg],
-            "TemplateArn": tpl + f"SubordinateCACertificate_PathLen{subordinate_pathlen}/V1",
-            "Validity": {"Type": "YEARS", "Value": subordinate_years},
-        },
-        ctx,
+    sub_template = tpl + f"SubordinateCACertificate_PathLen{subordinate_pathlen}/V1"
+    sub_pem = await _signed_by(
+        emu, ctx, sub, root, SIGNING[key_alg], sub_template, subordinate_years
     )
-    sub_pem = await _wait_certificate(emu, root, issued["CertificateArn"], ctx)
     ops.import_certificate_authority_certificate(
         {
             "CertificateAuthorityArn": sub,
