@@ -72,27 +72,23 @@ def _check(value: Any, shape_name: str, path: str, errors: list[str]) -> None:
     elif kind == "blob" and isinstance(value, bytes | str):
         _length(len(value), shape, path, errors)
     elif kind in ("integer", "long") and isinstance(value, int) and not isinstance(value, bool):
-        if "min" in shape and value < shape["min"]:
-            errors.append(
-                f"Value at '{path}' failed to satisfy constraint: Member must have value "
-                f"greater than or equal to {shape['min']}"
-            )
-        if "max" in shape and value > shape["max"]:
-            errors.append(
-                f"Value at '{path}' failed to satisfy constraint: Member must have value "
-                f"less than or equal to {shape['max']}"
-            )
+        _bounds(value, shape, path, errors, "value")
 
 
 def _length(n: int, shape: dict[str, Any], path: str, errors: list[str]) -> None:
+    _bounds(n, shape, path, errors, "length")
+
+
+def _bounds(n: int, shape: dict[str, Any], path: str, errors: list[str], what: str) -> None:
+    """The model's min/max on ``n`` (a number's value or a member's length)."""
     if "min" in shape and n < shape["min"]:
         errors.append(
-            f"Value at '{path}' failed to satisfy constraint: Member must have length "
+            f"Value at '{path}' failed to satisfy constraint: Member must have {what} "
             f"greater than or equal to {shape['min']}"
         )
     if "max" in shape and n > shape["max"]:
         errors.append(
-            f"Value at '{path}' failed to satisfy constraint: Member must have length "
+            f"Value at '{path}' failed to satisfy constraint: Member must have {what} "
             f"less than or equal to {shape['max']}"
         )
 

@@ -76,3 +76,18 @@ def test_after_the_restore_window_the_ca_is_gone() -> None:
     with pytest.raises(ApiError) as exc:
         ops.restore_certificate_authority({"CertificateAuthorityArn": arn}, ctx)
     assert exc.value.code == "ResourceNotFoundException"
+
+
+def test_a_restore_window_over_thirty_days_is_refused_by_the_model(pca: ACMPCAClient) -> None:
+    """botocore checks only the minimum of an integer; the service's maximum (30) is the
+    emulator's to enforce, worded as the service words it."""
+    arn = pca.create_certificate_authority(**ec_root("too long"))["CertificateAuthorityArn"]
+    with pytest.raises(ClientError) as exc:
+        pca.delete_certificate_authority(
+            CertificateAuthorityArn=arn, PermanentDeletionTimeInDays=31
+        )
+    assert error_code(exc) == "ValidationException"
+    assert (
+        "Value at 'permanentDeletionTimeInDays' failed to satisfy constraint: "
+        "Member must have value less than or equal to 30"
+    ) in str(exc.value)
