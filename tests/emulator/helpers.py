@@ -35,6 +35,7 @@ def issue(
     csr: bytes | None = None,
     *,
     template: str | None = None,
+    template_arn: str | None = None,
     signing: str = "SHA256WITHECDSA",
     validity: dict[str, Any] | None = None,
     token: str | None = None,
@@ -45,6 +46,8 @@ def issue(
         kw["ValidityNotBefore"] = not_before
     if template:
         kw["TemplateArn"] = TEMPLATE.format(template)
+    if template_arn is not None:  # as given, however malformed
+        kw["TemplateArn"] = template_arn
     if token:
         kw["IdempotencyToken"] = token
     kw.update(

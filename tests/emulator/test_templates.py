@@ -17,6 +17,7 @@ from .helpers import error_code, fetch, issue, issue_and_fetch
 
 pytestmark = pytest.mark.timeout(60)
 
+ONE_DAY = {"Type": "DAYS", "Value": 1}
 KU_FIELDS = ("digital_signature", "key_encipherment", "key_agreement", "key_cert_sign", "crl_sign")
 
 
@@ -164,13 +165,7 @@ def test_pathlen1_subordinate_issues_pathlen0_only(
 )
 def test_unknown_template(pca: ACMPCAClient, ec_pki: dict[str, Any], template_arn: str) -> None:
     with pytest.raises(ClientError) as exc:
-        pca.issue_certificate(
-            CertificateAuthorityArn=ec_pki["subordinate_arn"],
-            Csr=make_csr()[0],
-            SigningAlgorithm="SHA256WITHECDSA",
-            Validity={"Type": "DAYS", "Value": 1},
-            TemplateArn=template_arn,
-        )
+        issue(pca, ec_pki["subordinate_arn"], template_arn=template_arn, validity=ONE_DAY)
     assert error_code(exc) == "InvalidArgsException"
     assert "template ARN is not valid" in str(exc.value)
 
@@ -178,13 +173,7 @@ def test_unknown_template(pca: ACMPCAClient, ec_pki: dict[str, Any], template_ar
 def test_template_not_arn_shaped(pca: ACMPCAClient, ec_pki: dict[str, Any]) -> None:
     """Not ARN-shaped at all: the service model's pattern refuses it before the operation runs."""
     with pytest.raises(ClientError) as exc:
-        pca.issue_certificate(
-            CertificateAuthorityArn=ec_pki["subordinate_arn"],
-            Csr=make_csr()[0],
-            SigningAlgorithm="SHA256WITHECDSA",
-            Validity={"Type": "DAYS", "Value": 1},
-            TemplateArn="not-an-arn",
-        )
+        issue(pca, ec_pki["subordinate_arn"], template_arn="not-an-arn", validity=ONE_DAY)
     assert error_code(exc) == "ValidationException"
     assert "'templateArn'" in str(exc.value)
 
