@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import heapq
+import itertools
+import math
 
 import pytest
 
@@ -142,32 +144,30 @@ def test_a_burst_of_too_early_polls_raises_the_estimate_once() -> None:
     clock, delay, rate = Clock(), 1.0, 25.0
     est = Readiness(clock)
     events: list[tuple[float, int, str, float]] = []  # (poll time, seq, arn, issued at)
-    polls, seq, n = 0, 0, 2000
-    for i in range(n):
-        issue_at = 100.0 + i / rate
-        while events and events[0][0] <= issue_at:
+    polls, n = 0, 2000
+    seq = itertools.count(1)
+
+    def poll_until(t: float) -> None:
+        """Every poll due by ``t``: ready once the CA's delay has passed, else polled again."""
+        nonlocal polls
+        while events and events[0][0] <= t:
             at, _, arn, start = heapq.heappop(events)
             clock.now = at
             polls += 1
             if at - start >= delay:
                 est.ready(arn, at)
             else:
-                seq += 1
-                heapq.heappush(events, (at + est.not_ready(arn, at, 1.0), seq, arn, start))
+                heapq.heappush(events, (at + est.not_ready(arn, at, 1.0), next(seq), arn, start))
+
+    for i in range(n):
+        issue_at = 100.0 + i / rate
+        poll_until(issue_at)
         clock.now = issue_at
-        seq += 1
-        heapq.heappush(events, (issue_at + est.issued(CA, f"c{i}") + 0.01, seq, f"c{i}", issue_at))
+        due = issue_at + est.issued(CA, f"c{i}") + 0.01
+        heapq.heappush(events, (due, next(seq), f"c{i}", issue_at))
         if i == 0:
             assert est.estimate(CA) is None
-    while events:
-        at, _, arn, start = heapq.heappop(events)
-        clock.now = at
-        polls += 1
-        if at - start >= delay:
-            est.ready(arn, at)
-        else:
-            seq += 1
-            heapq.heappush(events, (at + est.not_ready(arn, at, 1.0), seq, arn, start))
+    poll_until(math.inf)
     estimate = est.estimate(CA)
     assert estimate is not None
     assert delay <= estimate < 1.1 * delay
