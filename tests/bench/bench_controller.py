@@ -1,22 +1,29 @@
 """Side-by-side benchmark: our controller against the Go aws-privateca-issuer (not a pass/fail test).
 
-One stack for both: real etcd + kube-apiserver (harness), the AWS emulator at
-its default PCA quotas (IssueCertificate 25/s, GetCertificate 75/s), one EC
-root -> subordinate hierarchy. The two controllers run as processes, one at a
-time, alternating in each paired round (ours first in even rounds, Go first
-in odd ones), each with its default flags plus ``--disable-approved-check``
-(no approver here) on fresh namespaces with the same issuers (static keys in
-a Secret; ``secretRef.namespace`` set, which the Go issuer needs). Per
-controller and round it measures: start -> /healthz 200 and start -> first
-request Ready (the request exists before the start); RSS idle; latency of
-sequential requests at issuance delay 0 and 1 s; throughput, controller CPU
-and GetCertificate calls per request for a batch created at once at delay 1 s
-and 0; RSS after; RSS with many issuers (own Secret each) and one request
-each. Results: JSON (every sample, medians, ranges, ratios, load average,
-command, machine) and a Markdown table, optionally written into
-BENCHMARKS.md between markers.
+One stack for both: real etcd + kube-apiserver (harness), the AWS emulator in
+its own process at its default PCA quotas (IssueCertificate 25/s,
+GetCertificate 75/s), one EC root -> subordinate hierarchy. The two
+controllers run as processes, one at a time, alternating in each paired round
+(ours first in even rounds, Go first in odd ones), each with its default flags
+plus ``--disable-approved-check`` (no approver here) on fresh namespaces with
+the same issuers (static keys in a Secret; ``secretRef.namespace`` set, which
+the Go issuer needs). Per controller and round it measures: start -> /healthz
+200 and start -> first request Ready (the request exists before the start);
+RSS idle; latency of sequential requests at issuance delay 0 and 1 s;
+throughput, controller CPU and GetCertificate calls per request for a batch
+created at once at delay 1 s and 0; RSS after; RSS with many issuers (own
+Secret each) and one request each. On a fresh start each: a batch at quotas
+raised to ``--raised-rate`` (our client-side PCA rates raised to match), a
+batch with quotas off at delay 0 (with the CPU of the API server, etcd and
+the emulator over it), and, ours only, ``--scale-requests`` at delay 1 s and
+the default quotas, checked against the emulator's call log. In
+``--scale-rounds`` rounds: ``--at-once`` requests created at once (ours only)
+and ``--many-issuers`` issuers. Last, each controller starts with
+``--finished`` finished requests in the cluster. Results: JSON (every sample,
+medians, ranges, ratios, load average, command, machine) and a Markdown
+table, optionally written into BENCHMARKS.md between markers.
 
-    make bench                          # 3 paired rounds, 300 requests, 100 issuers
+    make bench                          # the defaults below; ~35 minutes on a quiet machine
     .venv/bin/python -m tests.bench.bench_controller --rounds 3 --requests 300 --issuers 100
     .venv/bin/python -m tests.bench.bench_controller --only ours --rounds 1 ...   # no Go build
 """
@@ -43,12 +50,15 @@ from typing import Any
 
 from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import b64, make_csr
+from awspca_devstack.kubeclient import JSON, condition
 from awspca_devstack.procs import Process, free_port
 from awspca_devstack.stack import DEFAULT_KEYS
 from awspca_devstack.tools import tools_dir, versions
-from awspca_emulator import AdminClient, EmulatorConfig, run_in_thread
+from awspca_emulator import AdminClient
+from awspca_emulator.config import DEFAULT_THROTTLE_RATES
 
 from tests import flows
+from tests.bench.watch import StateWatch
 
 KIND = "AWSPCAIssuer"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -144,16 +154,110 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def wait_probe(proc: Process, url: str, timeout: float, interval: float = 0.01) -> None:
+    """Until ``url`` answers 200; fails at once if the process exits."""
+    deadline = time.monotonic() + timeout
+    while not _http_ok(url):
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited: {proc.tail(30)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} not 200 in {timeout} s")
+        time.sleep(interval)
+
+
 # --- the stack ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """PCA quotas for a row: the emulator's throttling and our controller's matching flags.
+
+    The Go issuer has no client-side PCA limiter, so only our flags change.
+    """
+
+    name: str
+    rates: dict[str, float] | None  # None: throttling off
+
+    def emulator_settings(self) -> dict[str, Any]:
+        if self.rates is None:
+            return {"throttling_enabled": False, "reset_throttle": True}
+        return {"throttling_enabled": True, "throttle_rates": dict(self.rates)}
+
+    def flags(self, subject: Subject) -> list[str]:
+        if subject.name != "ours" or self.rates == DEFAULT_THROTTLE_RATES:
+            return []
+        rates = self.rates or dict.fromkeys(DEFAULT_THROTTLE_RATES, UNLIMITED_RATE)
+        return [
+            "--pca-issue-certificate-rate",
+            str(rates["IssueCertificate"]),
+            "--pca-get-certificate-rate",
+            str(rates["GetCertificate"]),
+            "--pca-describe-ca-rate",
+            str(rates["DescribeCertificateAuthority"]),
+        ]
+
+
+#: Our client-side PCA rates when the emulator does not throttle at all.
+UNLIMITED_RATE = 1e6
+DEFAULT_QUOTAS = Quotas("default", dict(DEFAULT_THROTTLE_RATES))
+OFF_QUOTAS = Quotas("off", None)
+
+
+def raised_quotas(issue_rate: float) -> Quotas:
+    """Every PCA quota raised by the same factor as IssueCertificate (25/s -> ``issue_rate``)."""
+    factor = issue_rate / DEFAULT_THROTTLE_RATES["IssueCertificate"]
+    return Quotas("raised", {op: r * factor for op, r in DEFAULT_THROTTLE_RATES.items()})
+
+
+@contextmanager
+def emulator_process(workdir: Path) -> Iterator[tuple[Process, str]]:
+    """The emulator in its own process (its CPU seconds are its own); yield (process, URL)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "awspca_emulator", "serve", "--port", str(port)]
+    proc = Process("emulator", argv, workdir / "emulator.log", env={**os.environ}).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                AdminClient(url, timeout=5).health()
+                break
+            except OSError:
+                if not proc.alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"the emulator did not start: {proc.tail(30)}") from None
+                time.sleep(0.1)
+        yield proc, url
+    finally:
+        proc.stop()
+
+
+def issued(obj: JSON) -> bool:
+    return flows.ready_status(obj)[1] == "Issued"
+
+
+def failed(obj: JSON) -> bool:
+    return flows.ready_status(obj)[1] == "Failed"
+
+
+def issuer_ready(obj: JSON) -> bool:
+    return (condition(obj, "Ready") or {}).get("status") == "True"
+
+
+def bounded(fn: Callable[[int], object], n: int, workers: int) -> None:
+    """Call ``fn(0..n-1)`` on at most ``workers`` threads (creating thousands over loopback)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, n))) as pool:
+        list(pool.map(fn, range(n)))
 
 
 @dataclass
 class Stack:
     cp: ControlPlane
     admin: AdminClient
+    emulator: Process
     emu_url: str
     arn: str
     workdir: Path
+    create_workers: int = 8
     csr: bytes = field(default_factory=lambda: make_csr("bench.test")[0])
 
     @property
@@ -172,6 +276,7 @@ class Stack:
         )
 
     def request(self, ns: str, name: str, issuer: str = "pca") -> None:
+        """One CertificateRequest; every request reuses one CSR (tokens differ by UID)."""
         self.kube.create(
             flows.cr_path(ns),
             {
@@ -185,20 +290,12 @@ class Stack:
             },
         )
 
-    def reasons(self, ns: str) -> list[str | None]:
-        return [flows.ready_status(o)[1] for o in self.kube.get(flows.cr_path(ns))["items"]]
+    def requests(self, ns: str, n: int, prefix: str = "b") -> None:
+        """``n`` requests at once (bounded concurrency) on the issuer ``pca``."""
+        bounded(lambda i: self.request(ns, f"{prefix}{i}"), n, self.create_workers)
 
-    def wait_all_issued(self, ns: str, n: int, timeout: float, interval: float = 0.2) -> float:
-        """Monotonic time when all ``n`` requests of ``ns`` were seen Issued."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reasons = self.reasons(ns)
-            if "Failed" in reasons:
-                raise RuntimeError(f"{reasons.count('Failed')} requests Failed in {ns}")
-            if reasons.count("Issued") >= n:
-                return time.monotonic()
-            time.sleep(interval)
-        raise TimeoutError(f"{ns}: not all {n} requests Issued in {timeout} s")
+    def watch_requests(self, ns: str) -> StateWatch:
+        return StateWatch(self.kube, flows.cr_path(ns), issued, failed)
 
     def wait_issued(self, ns: str, name: str, timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout
@@ -212,20 +309,45 @@ class Stack:
             time.sleep(0.01)
         raise TimeoutError(f"{ns}/{name} not Issued in {timeout} s")
 
-    def get_certificate_calls(self) -> int:
-        return len(self.admin.calls("GetCertificate"))
+    def calls(self, operation: str) -> int:
+        return self.admin.counters().get(operation, {}).get("total", 0)
+
+    def set_quotas(self, quotas: Quotas) -> None:
+        self.admin.configure(**quotas.emulator_settings())
+
+    @contextmanager
+    def conditions(self, quotas: Quotas, delay: float) -> Iterator[None]:
+        """The emulator at ``quotas`` and issuance ``delay``; back to the defaults and 0 after."""
+        self.set_quotas(quotas)
+        self.admin.configure(issuance_delay=delay, reset_throttle=True)
+        try:
+            yield
+        finally:
+            self.set_quotas(DEFAULT_QUOTAS)
+            self.admin.configure(issuance_delay=0.0, reset_throttle=True)
+
+    def process_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of the processes the controller under test leans on."""
+        procs = {"apiserver": self.cp.apiserver, "etcd": self.cp.etcd, "emulator": self.emulator}
+        return {k: cpu_seconds(p.pid) for k, p in procs.items() if p is not None}
 
     def cleanup(self, ns: str) -> None:
         """Delete what a measurement created, so the next controller starts on the same cluster."""
-        for path in (flows.cr_path(ns), flows.issuer_path(KIND, ns)):
+        for path in (
+            flows.cr_path(ns),
+            flows.issuer_path(KIND, ns),
+            f"/api/v1/namespaces/{ns}/secrets",
+        ):
             self.kube.delete(path)
 
 
 @contextmanager
-def running(stack: Stack, subject: Subject, tag: str) -> Iterator[tuple[Process, float, str]]:
-    """Start ``subject``; yield (process, start time, probe URL); stop it after."""
+def running(
+    stack: Stack, subject: Subject, tag: str, extra: list[str] | None = None
+) -> Iterator[tuple[Process, float, str]]:
+    """Start ``subject`` (its default flags + ``extra``); yield (process, start time, probe URL)."""
     metrics, probe = free_port(), free_port()
-    argv = subject.argv(stack.cp.kubeconfig, metrics, probe)
+    argv = subject.argv(stack.cp.kubeconfig, metrics, probe) + (extra or [])
     proc = Process(tag, argv, stack.workdir / f"{tag}.log", env=_env(stack.emu_url))
     t0 = time.monotonic()
     proc.start()
@@ -233,6 +355,53 @@ def running(stack: Stack, subject: Subject, tag: str) -> Iterator[tuple[Process,
         yield proc, t0, f"http://127.0.0.1:{probe}"
     finally:
         proc.stop()
+
+
+@dataclass
+class Batch:
+    """One batch of requests created at once and waited for until all are Issued."""
+
+    n: int
+    seconds: float  # first create -> last request seen Issued
+    create_seconds: float  # first create -> last create answered
+    controller_cpu_s: float
+    other_cpu_s: dict[str, float]  # API server, etcd, emulator
+    get_certificate_calls: int
+    failed: int
+
+    @property
+    def rps(self) -> float:
+        return self.n / self.seconds
+
+
+def batch(
+    stack: Stack, proc: Process, ns: str, n: int, timeout: float, *, stop_on_failed: bool = True
+) -> Batch:
+    """Create ``n`` requests in ``ns`` (its issuer ``pca`` Ready) at once; wait until all end."""
+    with stack.watch_requests(ns) as watch:
+        gets = stack.calls("GetCertificate")
+        cpu, others = cpu_seconds(proc.pid), stack.process_cpu()
+        t = time.monotonic()
+        stack.requests(ns, n)
+        created = time.monotonic()
+        end = watch.wait(n, timeout, stop_on_failed=stop_on_failed)
+        return Batch(
+            n=n,
+            seconds=end - t,
+            create_seconds=created - t,
+            controller_cpu_s=cpu_seconds(proc.pid) - cpu,
+            other_cpu_s={k: v - others[k] for k, v in stack.process_cpu().items()},
+            get_certificate_calls=stack.calls("GetCertificate") - gets,
+            failed=len(watch.failed),
+        )
+
+
+def batch_namespace(stack: Stack, name: str) -> str:
+    """A fresh namespace with a Ready issuer ``pca``."""
+    ns = stack.cp.new_namespace(name)
+    stack.issuer(ns, "pca")
+    flows.wait_issuer_ready(stack.kube, KIND, "pca", ns)
+    return ns
 
 
 # --- one measurement of one controller ---------------------------------------------------
@@ -245,10 +414,7 @@ def measure(stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace) 
     stack.request(ns, "first")
     stack.admin.configure(issuance_delay=0.0)
     with running(stack, subject, f"{subject.name}-r{rnd}") as (proc, t0, probe):
-        while not _http_ok(probe + "/healthz"):
-            if not proc.alive():
-                raise RuntimeError(f"{subject.name} exited: {proc.tail(30)}")
-            time.sleep(0.002)
+        wait_probe(proc, probe + "/healthz", args.timeout, interval=0.002)
         out["start_to_healthz_s"] = time.monotonic() - t0
         out["start_to_first_ready_s"] = stack.wait_issued(ns, "first") - t0
         time.sleep(args.settle)
@@ -268,35 +434,135 @@ def measure(stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace) 
 
         for delay in (1.0, 0.0):
             stack.admin.configure(issuance_delay=delay)
-            bns = stack.cp.new_namespace(f"r{rnd}-{subject.name}-b{int(delay)}")
-            stack.issuer(bns, "pca")
-            flows.wait_issuer_ready(stack.kube, KIND, "pca", bns)
-            gets = stack.get_certificate_calls()
-            cpu = cpu_seconds(proc.pid)
-            t = time.monotonic()
-            for i in range(args.requests):
-                stack.request(bns, f"b{i}")
-            end = stack.wait_all_issued(bns, args.requests, timeout=args.timeout)
+            bns = batch_namespace(stack, f"r{rnd}-{subject.name}-b{int(delay)}")
+            b = batch(stack, proc, bns, args.requests, args.timeout)
             key = f"delay_{int(delay)}"
-            out[f"throughput_rps_{key}"] = args.requests / (end - t)
-            out[f"cpu_s_per_batch_{key}"] = cpu_seconds(proc.pid) - cpu
-            out[f"get_certificate_per_request_{key}"] = (
-                stack.get_certificate_calls() - gets
-            ) / args.requests
+            out[f"throughput_rps_{key}"] = b.rps
+            out[f"cpu_s_per_batch_{key}"] = b.controller_cpu_s
+            out[f"get_certificate_per_request_{key}"] = b.get_certificate_calls / b.n
             stack.cleanup(bns)
         stack.admin.configure(issuance_delay=0.0)
         time.sleep(args.settle)
         out["rss_after_batches_mib"] = rss_mib(proc.pid)
 
         ins = stack.cp.new_namespace(f"r{rnd}-{subject.name}-iss")
-        for i in range(args.issuers):
-            stack.issuer(ins, f"pca{i}")
-            stack.request(ins, f"r{i}", issuer=f"pca{i}")
-        stack.wait_all_issued(ins, args.issuers, timeout=args.timeout)
+        with stack.watch_requests(ins) as watch:
+            for i in range(args.issuers):
+                stack.issuer(ins, f"pca{i}")
+                stack.request(ins, f"r{i}", issuer=f"pca{i}")
+            watch.wait(args.issuers, args.timeout)
         time.sleep(args.settle)
         out["rss_many_issuers_mib"] = rss_mib(proc.pid)
         out["rss_peak_mib"] = rss_mib(proc.pid, "VmHWM")
         stack.cleanup(ins)
+    stack.cleanup(ns)
+    return out
+
+
+def measure_quota_batch(
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace, quotas: Quotas
+) -> dict[str, float]:
+    """A batch at raised quotas (delay 1 s) or with quotas off (delay 0), on its own start.
+
+    Our controller starts with its client-side PCA rates set to the quotas.
+    Keys: ``raised_*`` or ``open_*``.
+    """
+    raised = quotas.rates is not None
+    n = args.raised_requests if raised else args.open_requests
+    delay = 1.0 if raised else 0.0
+    key = "raised" if raised else "open"
+    out: dict[str, float] = {}
+    with stack.conditions(quotas, delay):
+        tag = f"{subject.name}-r{rnd}-{key}"
+        with running(stack, subject, tag, quotas.flags(subject)) as (proc, _, _):
+            ns = batch_namespace(stack, f"r{rnd}-{subject.name}-{key}")
+            b = batch(stack, proc, ns, n, args.timeout)
+            out[f"{key}_rps"] = b.rps
+            out[f"{key}_cpu_s"] = b.controller_cpu_s
+            out[f"{key}_requests_per_cpu_s"] = b.n / max(b.controller_cpu_s, 1 / CLOCK_TICKS)
+            out[f"{key}_create_s"] = b.create_seconds
+            for who, cpu in b.other_cpu_s.items():
+                out[f"{key}_cpu_s_{who}"] = cpu
+            out[f"{key}_cores_controller"] = b.controller_cpu_s / b.seconds
+            for who, cpu in b.other_cpu_s.items():
+                out[f"{key}_cores_{who}"] = cpu / b.seconds
+            stack.cleanup(ns)
+    return out
+
+
+def measure_quota_bound(
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace
+) -> dict[str, float]:
+    """``--scale-requests`` at delay 1 s and the default quotas: rate against IssueCertificate's
+    quota, failed requests, and what the emulator's call log says was issued per request."""
+    n = args.scale_requests
+    out: dict[str, float] = {}
+    tag = f"{subject.name}-r{rnd}-scale"
+    with stack.conditions(DEFAULT_QUOTAS, 1.0), running(stack, subject, tag) as (proc, _, _):
+        ns = batch_namespace(stack, f"r{rnd}-{subject.name}-scale")
+        stack.admin.reset_calls()
+        b = batch(stack, proc, ns, n, args.timeout, stop_on_failed=False)
+        issues = stack.admin.calls("IssueCertificate")
+        ok = [c for c in issues if c["result"] == "OK"]
+        items = stack.kube.get(flows.cr_path(ns))["items"]
+        certificates = {o.get("status", {}).get("certificate") for o in items} - {None}
+        quota = DEFAULT_THROTTLE_RATES["IssueCertificate"]
+        out["scale_rps"] = b.rps
+        out["scale_quota_percent"] = 100 * b.rps / quota
+        out["scale_failed"] = b.failed
+        out["scale_certificates_per_request"] = len({c["certificate_arn"] for c in ok}) / n
+        out["scale_tokens_per_request"] = len({c["idempotency_token"] for c in ok}) / n
+        out["scale_distinct_certificates_per_request"] = len(certificates) / n
+        out["scale_throttled_per_request"] = (len(issues) - len(ok)) / n
+        out["scale_cpu_s"] = b.controller_cpu_s
+        out["scale_create_s"] = b.create_seconds
+        stack.cleanup(ns)
+    return out
+
+
+def measure_at_once(
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace
+) -> dict[str, float]:
+    """``--at-once`` requests created at once at the raised quotas, delay 1 s: time to all
+    Issued and the controller's peak RSS."""
+    quotas = raised_quotas(args.raised_rate)
+    out: dict[str, float] = {}
+    with stack.conditions(quotas, 1.0):
+        tag = f"{subject.name}-r{rnd}-at-once"
+        with running(stack, subject, tag, quotas.flags(subject)) as (proc, _, _):
+            ns = batch_namespace(stack, f"r{rnd}-{subject.name}-at-once")
+            b = batch(stack, proc, ns, args.at_once, args.timeout)
+            out["at_once_all_ready_s"] = b.seconds
+            out["at_once_rps"] = b.rps
+            out["at_once_create_s"] = b.create_seconds
+            out["at_once_cpu_s"] = b.controller_cpu_s
+            time.sleep(args.settle)
+            out["at_once_rss_mib"] = rss_mib(proc.pid)
+            out["at_once_peak_rss_mib"] = rss_mib(proc.pid, "VmHWM")
+        stack.cleanup(ns)
+    return out
+
+
+def measure_many_issuers(
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace
+) -> dict[str, float]:
+    """``--many-issuers`` issuers (own Secret each) created at once on a running controller,
+    default quotas: time until all are Ready, RSS after and peak."""
+    stack.admin.configure(reset_throttle=True)
+    n = args.many_issuers
+    out: dict[str, float] = {}
+    ns = stack.cp.new_namespace(f"r{rnd}-{subject.name}-issuers")
+    with running(stack, subject, f"{subject.name}-r{rnd}-issuers") as (proc, _, probe):
+        wait_probe(proc, probe + "/readyz", args.timeout)
+        time.sleep(args.settle)
+        with StateWatch(stack.kube, flows.issuer_path(KIND, ns), issuer_ready) as watch:
+            t = time.monotonic()
+            bounded(lambda i: stack.issuer(ns, f"pca{i}"), n, stack.create_workers)
+            out["many_issuers_create_s"] = time.monotonic() - t
+            out["many_issuers_ready_s"] = watch.wait(n, args.timeout) - t
+        time.sleep(args.settle)
+        out["many_issuers_rss_mib"] = rss_mib(proc.pid)
+        out["many_issuers_peak_rss_mib"] = rss_mib(proc.pid, "VmHWM")
     stack.cleanup(ns)
     return out
 
@@ -404,6 +670,92 @@ ROWS: list[tuple[str, tuple[str, ...], str, int]] = [
     ),
     ("with the finished requests: RSS", ("restart_finished_rss_mib",), "MiB", 0),
     ("with the finished requests: peak RSS", ("restart_finished_peak_rss_mib",), "MiB", 0),
+    (
+        "{scale_requests} requests, delay 1 s, default quotas (ours only): requests/s",
+        ("scale_rps",),
+        "",
+        1,
+    ),
+    (
+        "{scale_requests} requests: % of the quota-bound rate (IssueCertificate 25/s)",
+        ("scale_quota_percent",),
+        "",
+        1,
+    ),
+    ("{scale_requests} requests: requests Failed", ("scale_failed",), "", 0),
+    (
+        "{scale_requests} requests, per request: certificates issued / IssueCertificate "
+        "tokens / distinct certificates in the requests",
+        (
+            "scale_certificates_per_request",
+            "scale_tokens_per_request",
+            "scale_distinct_certificates_per_request",
+        ),
+        "",
+        3,
+    ),
+    (
+        "{scale_requests} requests: throttled IssueCertificate calls per request",
+        ("scale_throttled_per_request",),
+        "",
+        3,
+    ),
+    (
+        "quotas raised to {raised_rate:g}/s, {raised_requests} requests at delay 1 s: requests/s",
+        ("raised_rps",),
+        "",
+        1,
+    ),
+    ("quotas raised: controller CPU s per batch", ("raised_cpu_s",), "s", 2),
+    ("quotas off, {open_requests} requests at delay 0: requests/s", ("open_rps",), "", 1),
+    ("quotas off: requests per controller CPU second", ("open_requests_per_cpu_s",), "", 1),
+    (
+        "quotas off: CPU s over the batch, controller / API server / etcd / emulator",
+        ("open_cpu_s", "open_cpu_s_apiserver", "open_cpu_s_etcd", "open_cpu_s_emulator"),
+        "s",
+        2,
+    ),
+    (
+        "quotas off: cores busy over the batch, controller / API server / etcd / emulator",
+        (
+            "open_cores_controller",
+            "open_cores_apiserver",
+            "open_cores_etcd",
+            "open_cores_emulator",
+        ),
+        "",
+        2,
+    ),
+    (
+        "{at_once} requests created at once, quotas {raised_rate:g}/s, delay 1 s (ours only): first create -> all Ready",
+        ("at_once_all_ready_s",),
+        "s",
+        1,
+    ),
+    (
+        "{at_once} requests at once: requests/s / seconds to create them",
+        ("at_once_rps", "at_once_create_s"),
+        "",
+        1,
+    ),
+    (
+        "{at_once} requests at once: RSS after / peak RSS",
+        ("at_once_rss_mib", "at_once_peak_rss_mib"),
+        "MiB",
+        0,
+    ),
+    (
+        "{many_issuers} issuers (own Secret each) created at once: first create -> all Ready",
+        ("many_issuers_ready_s",),
+        "s",
+        1,
+    ),
+    (
+        "{many_issuers} issuers: RSS after / peak RSS",
+        ("many_issuers_rss_mib", "many_issuers_peak_rss_mib"),
+        "MiB",
+        0,
+    ),
 ]
 
 
@@ -436,11 +788,15 @@ def _fmt(entry: dict[str, Any], subject: str, digits: int) -> str:
     return f"{e['median']:.{digits}f} ({e['min']:.{digits}f}-{e['max']:.{digits}f})"
 
 
-def table(summary: dict[str, Any], subjects: list[str]) -> str:
+def table(summary: dict[str, Any], subjects: list[str], sizes: dict[str, Any]) -> str:
+    """The Markdown table; a row none of whose metrics was measured is left out."""
     head = "| metric | " + " | ".join(subjects) + (" | ours/go |" if len(subjects) == 2 else " |")
     sep = "|---" * (len(subjects) + 1 + (len(subjects) == 2)) + "|"
     lines = [head, sep]
     for label, keys, unit, digits in ROWS:
+        if not any(k in summary for k in keys):
+            continue
+        label = label.format(**sizes)
         cells = []
         for s in subjects:
             cells.append(" / ".join(_fmt(summary.get(k, {}), s, digits) for k in keys))
@@ -480,61 +836,125 @@ def write_benchmarks(markdown: str, path: Path) -> None:
     path.write_text(f"{head}{BENCH_MARK_START}\n{markdown}\n{BENCH_MARK_END}{tail}")
 
 
+#: Sizes of the rows, in the result and in the rows' labels.
+SIZES = (
+    "requests",
+    "issuers",
+    "finished",
+    "latency_samples",
+    "scale_requests",
+    "raised_requests",
+    "raised_rate",
+    "open_requests",
+    "at_once",
+    "many_issuers",
+    "scale_rounds",
+)
+
+
 def report(result: dict[str, Any]) -> str:
     subjects = result["subjects"]
     load = result["load_average"]
     m = result["machine"]
+    sizes = result["sizes"]
     return "\n".join(
         [
             f"Measured {result['date']} with `{result['command']}`: {result['rounds']} paired "
-            f"round(s), {result['requests']} requests per batch, {result['issuers']} issuers, "
-            f"{result['finished']} finished requests at the restart rows; "
+            f"round(s), {sizes['requests']} requests per batch, {sizes['issuers']} issuers, "
+            f"{sizes['finished']} finished requests at the restart rows; the rows of "
+            f"{sizes['at_once']} requests at once and {sizes['many_issuers']} issuers: "
+            f"{sizes['scale_rounds']} round(s); "
+            f"{result['minutes']:.0f} minutes in all; "
             f"machine {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux "
             f"{m['kernel']}, Python {m['python']}; load average (1 min) "
             f"{load['before'][0]:.1f} before, {load['after'][0]:.1f} after. "
             "Cells: median (min-max) over the rounds.",
             "",
-            table(result["summary"], subjects),
+            table(result["summary"], subjects, sizes),
         ]
     )
+
+
+def _in_order(subjects: list[Subject], rnd: int) -> list[Subject]:
+    """Ours first in even rounds, Go first in odd ones."""
+    return subjects if rnd % 2 == 0 else list(reversed(subjects))
+
+
+def _measured(results: dict[str, float], tag: str, name: str, values: dict[str, float]) -> None:
+    print(f"[bench]   {tag} {name}: {json.dumps(values)}", flush=True)
+    results.update(values)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     subjects = [SUBJECTS[s] for s in args.only]
     if any(s.name == "go" for s in subjects):
         go_issuer_binary()
+    ours_only = [s for s in subjects if s.name == "ours"]
     load_before = os.getloadavg()
+    started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     rounds: list[dict[str, dict[str, float]]] = []
-    with ControlPlane(workdir, "bench") as cp:
-        emu = run_in_thread(EmulatorConfig())
-        try:
-            admin = AdminClient(emu.url)
-            arn = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
-            stack = Stack(cp, admin, emu.url, arn, workdir)
-            for rnd in range(args.rounds):
-                order = subjects if rnd % 2 == 0 else list(reversed(subjects))
-                results: dict[str, dict[str, float]] = {}
-                for subject in order:
-                    print(f"[bench] round {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
-                    results[subject.name] = measure(stack, subject, rnd, args)
-                    print(f"[bench]   {json.dumps(results[subject.name])}", flush=True)
-                rounds.append(results)
-            if args.finished:
-                # Last, so that only these rows see a cluster full of finished requests.
-                print(f"[bench] creating {args.finished} finished requests", flush=True)
-                populate_finished(stack, args.finished)
-                for rnd, results in enumerate(rounds):
-                    order = subjects if rnd % 2 == 0 else list(reversed(subjects))
-                    for subject in order:
-                        print(
-                            f"[bench] restart {rnd + 1}/{args.rounds}: {subject.name}", flush=True
-                        )
-                        restart = measure_restart(stack, subject, rnd, args)
-                        print(f"[bench]   {json.dumps(restart)}", flush=True)
-                        results[subject.name].update(restart)
-        finally:
-            emu.stop()
+    with ControlPlane(workdir, "bench") as cp, emulator_process(workdir) as (emu, emu_url):
+        admin = AdminClient(emu_url)
+        arn = admin.bootstrap(key_algorithm="EC_prime256v1")["subordinate_arn"]
+        stack = Stack(cp, admin, emu, emu_url, arn, workdir, args.create_workers)
+        raised = raised_quotas(args.raised_rate)
+        for rnd in range(args.rounds):
+            results: dict[str, dict[str, float]] = {}
+            for subject in _in_order(subjects, rnd):
+                print(f"[bench] round {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
+                res = results[subject.name] = {}
+                _measured(res, "rows", subject.name, measure(stack, subject, rnd, args))
+                if args.raised_requests:
+                    _measured(
+                        res,
+                        "raised",
+                        subject.name,
+                        measure_quota_batch(stack, subject, rnd, args, raised),
+                    )
+                if args.open_requests:
+                    _measured(
+                        res,
+                        "open",
+                        subject.name,
+                        measure_quota_batch(stack, subject, rnd, args, OFF_QUOTAS),
+                    )
+                if args.scale_requests and subject.name == "ours":
+                    _measured(
+                        res, "scale", subject.name, measure_quota_bound(stack, subject, rnd, args)
+                    )
+            rounds.append(results)
+        for rnd in range(min(args.scale_rounds, args.rounds)):
+            for subject in _in_order(subjects, rnd):
+                res = rounds[rnd][subject.name]
+                if args.at_once and subject in ours_only:
+                    print(f"[bench] {args.at_once} at once {rnd + 1}: {subject.name}", flush=True)
+                    _measured(
+                        res, "at once", subject.name, measure_at_once(stack, subject, rnd, args)
+                    )
+                if args.many_issuers:
+                    print(
+                        f"[bench] {args.many_issuers} issuers {rnd + 1}: {subject.name}", flush=True
+                    )
+                    _measured(
+                        res,
+                        "issuers",
+                        subject.name,
+                        measure_many_issuers(stack, subject, rnd, args),
+                    )
+        if args.finished:
+            # Last, so that only these rows see a cluster full of finished requests.
+            print(f"[bench] creating {args.finished} finished requests", flush=True)
+            populate_finished(stack, args.finished)
+            for rnd, results in enumerate(rounds):
+                for subject in _in_order(subjects, rnd):
+                    print(f"[bench] restart {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
+                    _measured(
+                        results[subject.name],
+                        "restart",
+                        subject.name,
+                        measure_restart(stack, subject, rnd, args),
+                    )
     summary = summarize(rounds)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -544,10 +964,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "subjects": [s.name for s in subjects],
         "go_issuer_version": versions()["UPSTREAM_VERSION"],
         "rounds": args.rounds,
-        "requests": args.requests,
-        "issuers": args.issuers,
-        "finished": args.finished,
-        "latency_samples": args.latency_samples,
+        "sizes": {k: getattr(args, k) for k in SIZES},
+        "minutes": (time.monotonic() - started) / 60,
         "machine": machine(),
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "per_round": rounds,
@@ -564,8 +982,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--finished", type=int, default=10_000, help="finished requests in the cluster at restart"
     )
     p.add_argument("--latency-samples", type=int, default=10)
+    p.add_argument(
+        "--scale-requests",
+        type=int,
+        default=5000,
+        help="requests of the batch at delay 1 s and the default quotas, ours only, each "
+        "round (0 skips)",
+    )
+    p.add_argument(
+        "--raised-requests",
+        type=int,
+        default=1000,
+        help="requests of the batch at raised quotas, delay 1 s, both controllers (0 skips)",
+    )
+    p.add_argument(
+        "--raised-rate",
+        type=float,
+        default=100.0,
+        help="IssueCertificate quota of the raised rows (the other quotas scaled alike)",
+    )
+    p.add_argument(
+        "--open-requests",
+        type=int,
+        default=1000,
+        help="requests of the batch with quotas off, delay 0, both controllers (0 skips)",
+    )
+    p.add_argument(
+        "--at-once",
+        type=int,
+        default=10_000,
+        help="requests created at once at the raised quotas, ours only (0 skips)",
+    )
+    p.add_argument(
+        "--many-issuers",
+        type=int,
+        default=500,
+        help="issuers (own Secret each) created at once on a running controller (0 skips)",
+    )
+    p.add_argument(
+        "--scale-rounds",
+        type=int,
+        default=1,
+        help="rounds that also run the --at-once and --many-issuers rows",
+    )
+    p.add_argument(
+        "--create-workers", type=int, default=8, help="concurrent creates of a batch's objects"
+    )
     p.add_argument("--settle", type=float, default=2.0, help="seconds idle before reading RSS")
-    p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--timeout", type=float, default=900.0, help="bound of each wait (s)")
     p.add_argument("--only", nargs="+", choices=sorted(SUBJECTS), default=["ours", "go"])
     p.add_argument("--json", type=Path, help="write the results here")
     p.add_argument("--write-benchmarks", type=Path, help="rewrite this file's side-by-side table")
