@@ -11,25 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
-import signal
 from collections.abc import Sequence
 
-from issuer import __version__
+from issuer import __version__, bootstrap
 from issuer.api.names import parse_go_duration
 from issuer.config import Config, PCARateLimits
-from issuer.controllers import setup
-from issuer.kube import config as kube_config
-from issuer.kube.client import KubeClient
-from issuer.kube.leaderelection import LeaderElector
 from issuer.observability import logging as logsetup
-from issuer.observability import metrics
-from issuer.observability.server import HealthChecks, Servers
-from issuer.runtime.manager import Manager
-
-log = logging.getLogger("issuer")
 
 _TRUE = {"1", "t", "true", "yes", "on"}
 _FALSE = {"0", "f", "false", "no", "off"}
@@ -285,45 +274,8 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     )
 
 
-async def run(config: Config) -> int:
-    """Run the controller until SIGTERM/SIGINT (or, with leader election, lost leadership)."""
-    access = await kube_config.load(config.kubeconfig)
-    client = KubeClient(
-        access,
-        qps=None if config.disable_client_side_rate_limiting else config.kube_api_qps,
-        burst=config.kube_api_burst,
-        user_agent=f"awspca-issuer/{__version__}",
-    )
-    parts, clients = setup.build(config, client)
-    elector = None
-    if config.leader_elect:
-        elector = LeaderElector(
-            client,
-            config.leader_election_namespace or access.namespace,
-            config.leader_election_id,
-        )
-    checks = HealthChecks()
-    servers = Servers(config.metrics_bind_address, config.health_probe_bind_address, checks)
-    manager = Manager(client, parts, servers, checks, elector)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, manager.stop.set)
-    metrics.BUILD_INFO.info({"version": __version__})
-    log.info("starting", extra={"version": __version__, "leader_elect": config.leader_elect})
-    try:
-        return await manager.run()
-    finally:
-        clients.close()
-        await client.close()
-        log.info("stopped")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags and run the controller until SIGTERM/SIGINT."""
     config = parse_config(argv)
     logsetup.setup(config.log_level, config.log_format)
-    try:
-        return asyncio.run(run(config))
-    except kube_config.KubeConfigError as e:
-        log.error("cannot reach Kubernetes", extra={"error": str(e)})
-        return 1
+    return asyncio.run(bootstrap.run(config))

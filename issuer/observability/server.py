@@ -1,9 +1,17 @@
 """The HTTP endpoints every replica serves: /metrics, /healthz and /readyz.
 
-Checks are plain callables registered by the manager; each returns None when
-fine or a short reason when not. Both answer 200 "ok" or one line per failing
-check: /healthz with 500 (as controller-runtime's healthz does), /readyz with
-503 Service Unavailable, "not ready" rather than a server error.
+Checks are plain callables; each returns None when fine or a short reason
+when not. Both answer 200 "ok" or one line per failing check: /healthz with
+500 (as controller-runtime's healthz does), /readyz with 503 Service
+Unavailable, "not ready" rather than a server error. A new ``HealthChecks``
+is not ready ("starting") until ``started()`` is called: the probe listener
+runs from the first milliseconds of the process, long before the manager
+has registered its own readiness checks.
+
+``Servers.start_probes`` binds the probe address alone (the start-up path
+calls it before importing the heavy modules); ``Servers.start`` adds
+/metrics, on its own address or beside the probes when both are equal, on
+the same listeners: nothing is bound twice.
 """
 
 from __future__ import annotations
@@ -11,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from issuer.observability.httpserver import Handler, HTTPServer, Response
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], str | None]
+STARTING = "starting"
 
 
 def _split(addr: str, default_host: str = "0.0.0.0") -> tuple[str, int] | None:  # noqa: S104
@@ -30,12 +38,16 @@ def _split(addr: str, default_host: str = "0.0.0.0") -> tuple[str, int] | None: 
 class HealthChecks:
     def __init__(self) -> None:
         self.liveness: dict[str, Check] = {}
-        self.readiness: dict[str, Check] = {}
+        self.readiness: dict[str, Check] = {STARTING: lambda: "the controller is starting"}
+
+    def started(self) -> None:
+        """The manager's own readiness checks are in place: they alone decide from now on."""
+        self.readiness.pop(STARTING, None)
 
     @staticmethod
-    def _answer(checks: dict[str, Check], failing_status: int) -> web.Response:
+    def _answer(checks: dict[str, Check], failing_status: int) -> Response:
         failures = []
-        for name, check in checks.items():
+        for name, check in list(checks.items()):
             try:
                 problem = check()
             except Exception as e:  # noqa: BLE001 - a broken check is a failing check
@@ -43,47 +55,57 @@ class HealthChecks:
             if problem:
                 failures.append(f"[-]{name} failed: {problem}")
         if failures:
-            return web.Response(status=failing_status, text="\n".join(failures) + "\n")
-        return web.Response(text="ok")
+            return Response(failing_status, ("\n".join(failures) + "\n").encode())
+        return Response()
 
-    async def healthz(self, _: web.Request) -> web.Response:
+    def healthz(self) -> Response:
         return self._answer(self.liveness, 500)
 
-    async def readyz(self, _: web.Request) -> web.Response:
+    def readyz(self) -> Response:
         return self._answer(self.readiness, 503)
 
 
-async def _metrics(_: web.Request) -> web.Response:
-    body = generate_latest()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+def metrics_response() -> Response:
+    """prometheus_client's exposition of the default registry."""
+    # Imported here: the probe listener starts before prometheus_client is loaded.
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(200, generate_latest(), CONTENT_TYPE_LATEST)
 
 
 class Servers:
-    """Starts the metrics and probe listeners (one port each, or shared if equal)."""
+    """The metrics and probe listeners (one port each, or one shared if equal)."""
 
     def __init__(self, metrics_addr: str, probe_addr: str, checks: HealthChecks) -> None:
         self.metrics_addr = _split(metrics_addr)
         self.probe_addr = _split(probe_addr)
         self.checks = checks
-        self._runners: list[web.AppRunner] = []
+        self._servers: dict[tuple[str, int], HTTPServer] = {}
+
+    async def _listen(self, addr: tuple[str, int], routes: dict[str, Handler]) -> None:
+        server = self._servers.get(addr)
+        if server is not None:
+            server.routes.update(routes)
+            return
+        server = HTTPServer(dict(routes))
+        await server.start(*addr)
+        self._servers[addr] = server
+        log.info("serving", extra={"address": f"{addr[0]}:{server.port}", "paths": sorted(routes)})
+
+    async def start_probes(self) -> None:
+        """Bind the probe address and answer /healthz and /readyz (idempotent)."""
+        if self.probe_addr:
+            await self._listen(
+                self.probe_addr, {"/healthz": self.checks.healthz, "/readyz": self.checks.readyz}
+            )
 
     async def start(self) -> None:
-        targets: dict[tuple[str, int], web.Application] = {}
+        """The probes (if not yet up) and /metrics."""
+        await self.start_probes()
         if self.metrics_addr:
-            app = targets.setdefault(self.metrics_addr, web.Application())
-            app.router.add_get("/metrics", _metrics)
-        if self.probe_addr:
-            app = targets.setdefault(self.probe_addr, web.Application())
-            app.router.add_get("/healthz", self.checks.healthz)
-            app.router.add_get("/readyz", self.checks.readyz)
-        for (host, port), app in targets.items():
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            self._runners.append(runner)
-            log.info("serving", extra={"address": f"{host}:{port}"})
+            await self._listen(self.metrics_addr, {"/metrics": metrics_response})
 
     async def stop(self) -> None:
-        for r in self._runners:
-            await r.cleanup()
+        servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            await server.close()

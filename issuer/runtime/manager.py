@@ -1,6 +1,7 @@
 """The manager: runs the parts of one controller process and shuts them down in order.
 
-Every replica serves metrics and probes. With leader election, only the
+Every replica serves metrics and probes (the probe listener is already up
+when the manager starts: it adds its readiness checks and /metrics to it). With leader election, only the
 replica holding the Lease runs informers and controllers; losing the Lease
 stops the process (exit code 1, as controller-runtime does) so that it never
 reconciles without being leader. On SIGTERM/SIGINT: controllers drain their
@@ -78,6 +79,7 @@ class Manager:
 
         self.checks.readiness["apiserver"] = api
         self.checks.readiness["informers"] = synced
+        self.checks.started()
 
     async def _probe_api(self) -> None:
         loop = asyncio.get_running_loop()

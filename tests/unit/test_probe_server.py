@@ -3,31 +3,22 @@
 /readyz says 503 Service Unavailable while a readiness check fails (the API
 server unreachable, not leader-ready): "not ready", not a server error.
 /healthz keeps 500 for a failing liveness check, as controller-runtime's
-healthz does. Both list each failing check on its own line.
+healthz does. Both list each failing check on its own line. A new set of
+checks is not ready ("starting") until the manager says it has started.
 """
 
 from __future__ import annotations
 
-import socket
+import asyncio
 
-import aiohttp
+from awspca_devstack.procs import free_port, local_get
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from issuer.observability.server import HealthChecks, Servers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _get(port: int, path: str) -> tuple[int, str]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}{path}") as resp,
-    ):
-        return resp.status, await resp.text()
+    return await asyncio.to_thread(local_get, port, path)
 
 
 async def test_readyz_503_healthz_500_while_checks_fail() -> None:
@@ -35,7 +26,8 @@ async def test_readyz_503_healthz_500_while_checks_fail() -> None:
     checks = HealthChecks()
     checks.readiness["apiserver"] = lambda: problems["apiserver"]
     checks.liveness["loop"] = lambda: problems["loop"]
-    port, metrics_port = _free_port(), _free_port()
+    checks.started()
+    port, metrics_port = free_port(), free_port()
     servers = Servers(f"127.0.0.1:{metrics_port}", f"127.0.0.1:{port}", checks)
     await servers.start()
     try:
@@ -57,5 +49,55 @@ async def test_readyz_503_healthz_500_while_checks_fail() -> None:
         status, body = await _get(port, "/readyz")
         assert status == 503
         assert "[-]broken failed: RuntimeError('boom')" in body
+        assert (await _get(metrics_port, "/metrics"))[0] == 200
+        assert (await _get(metrics_port, "/healthz"))[0] == 404
+        assert (await _get(port, "/metrics"))[0] == 404
+    finally:
+        await servers.stop()
+
+
+async def test_probes_answer_before_the_manager_and_metrics_join_the_same_listener() -> None:
+    """start_probes, then start: one listener, never closed in between, /metrics added to it."""
+    checks = HealthChecks()
+    checks.liveness["ping"] = lambda: None
+    port = free_port()
+    servers = Servers(f"127.0.0.1:{port}", f"127.0.0.1:{port}", checks)
+    await servers.start_probes()
+    try:
+        assert await _get(port, "/healthz") == (200, "ok")
+        assert await _get(port, "/readyz") == (
+            503,
+            "[-]starting failed: the controller is starting\n",
+        )
+        assert (await _get(port, "/metrics"))[0] == 404  # not yet: prometheus_client not loaded
+        (listener,) = servers._servers.values()
+
+        await servers.start()
+        checks.readiness["informers"] = lambda: None
+        checks.started()
+        assert list(servers._servers.values()) == [listener]
+        assert await _get(port, "/readyz") == (200, "ok")
+        status, body = await _get(port, "/metrics")
+        assert status == 200
+        assert "# TYPE" in body
+    finally:
+        await servers.stop()
+
+
+async def test_metrics_content_type_is_prometheus_exposition() -> None:
+    port = free_port()
+    servers = Servers(f"127.0.0.1:{port}", "0", HealthChecks())
+    await servers.start()
+    try:
+
+        def head() -> str:
+            import urllib.request
+
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", method="HEAD")
+            with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - loopback
+                assert r.read() == b""
+                return str(r.headers["Content-Type"])
+
+        assert await asyncio.to_thread(head) == CONTENT_TYPE_LATEST
     finally:
         await servers.stop()
