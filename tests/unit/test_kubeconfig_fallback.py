@@ -82,7 +82,21 @@ def test_a_bad_kubeconfig_is_one_clear_line_from_the_process(
     if content is not None:
         path.write_text(content)
     res = subprocess.run(
-        [sys.executable, "-m", "issuer", "--kubeconfig", str(path), "--log-format", "text"],
+        # No listeners: the probe listener binds (and logs) before the kubeconfig is read,
+        # and a busy default port on this machine must not change what is tested here.
+        [
+            sys.executable,
+            "-m",
+            "issuer",
+            "--kubeconfig",
+            str(path),
+            "--log-format",
+            "text",
+            "--health-probe-bind-address",
+            "0",
+            "--metrics-bind-address",
+            "0",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
