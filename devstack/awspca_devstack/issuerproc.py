@@ -87,13 +87,21 @@ class IssuerProcess:
         return self
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
+        """/healthz 200 and the controller loaded: its /metrics listener answers.
+
+        /healthz alone answers from the process's first milliseconds, before the
+        controller is imported; /metrics is served once the manager runs.
+        """
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.proc.alive():
                 raise RuntimeError(f"{self.name} exited:\n{self.proc.tail(60)}")
             try:
-                if self.probe("/healthz")[0] == 200:
+                if (
+                    self.probe("/healthz")[0] == 200
+                    and local_get(self.metrics_port, "/metrics")[0] == 200
+                ):
                     return
             except OSError:
                 pass
