@@ -10,7 +10,6 @@ mapped onto our logging options.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 from collections.abc import Sequence
@@ -278,4 +277,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse flags and run the controller until SIGTERM/SIGINT."""
     config = parse_config(argv)
     logsetup.setup(config.log_level, config.log_format)
-    return asyncio.run(bootstrap.run(config))
+    return bootstrap.main(config)

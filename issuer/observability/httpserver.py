@@ -1,9 +1,8 @@
 """A small HTTP/1.1 server on asyncio streams for /healthz, /readyz and /metrics.
 
-Owns reading and checking one request head (``parse_head``: pure), routing
-GET/HEAD by exact path, and writing the answer with a Content-Length. The
-head (request line and headers) is bounded in size and in header count and
-must arrive whole within ``read_timeout`` seconds, so neither a huge nor a
+Owns the connections; what is parsed and answered is ``httpwire``'s (pure).
+The head (request line and headers) is bounded in size and in header count
+and must arrive whole within ``read_timeout`` seconds, so neither a huge nor a
 trickling (slowloris) client holds memory or a connection for long; the
 number of open connections is bounded too. Connections are kept alive, as
 kubelet and Prometheus expect of HTTP/1.1, until the client asks to close,
@@ -11,8 +10,8 @@ speaks HTTP/1.0, announces a body (never read: these endpoints take none)
 or sends something refused (400 and close). Unknown paths answer 404,
 methods other than GET/HEAD on a known path 405.
 
-Standard library only: this module is imported before the controller's
-heavy dependencies so that the probe listener is up within milliseconds.
+It takes over the listening socket the start-up server (``earlyserver``)
+answered on, or binds its own.
 """
 
 from __future__ import annotations
@@ -20,134 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import socket
+
+from issuer.observability.httpwire import (
+    MAX_HEAD_BYTES,
+    BadRequest,
+    Handler,
+    Response,
+    encode,
+    parse_head,
+    route,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD_BYTES = 8192
-MAX_HEADERS = 64
 READ_TIMEOUT = 15.0
 WRITE_TIMEOUT = 15.0
 MAX_CONNECTIONS = 64
 LINGER_TIMEOUT = 2.0
 LINGER_BYTES = 1 << 20
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-    505: "HTTP Version Not Supported",
-}
-_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_METHODS = ("GET", "HEAD")
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int = 200
-    body: bytes = b"ok"
-    content_type: str = "text/plain; charset=utf-8"
-
-
-Handler = Callable[[], Response]
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    keep_alive: bool
-    has_body: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class BadRequest(Exception):
-    """The head cannot be answered normally: reply ``status`` and close."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
-def _token(value: bytes) -> bool:
-    return bool(value) and all(c in _TOKEN for c in value)
-
-
-def parse_head(head: bytes) -> Request:
-    """One request head (request line + headers, ending in an empty line) -> Request."""
-    if len(head) > MAX_HEAD_BYTES:
-        raise BadRequest(431, "request head too large")
-    lines = head.split(b"\r\n")
-    if len(lines) < 3 or lines[-2:] != [b"", b""]:
-        raise BadRequest(400, "request head not terminated by an empty line")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or not _token(parts[0]) or not parts[1]:
-        raise BadRequest(400, "malformed request line")
-    method, target, version = parts
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        if version.startswith(b"HTTP/"):
-            raise BadRequest(505, "only HTTP/1.0 and HTTP/1.1")
-        raise BadRequest(400, "malformed request line")
-    header_lines = lines[1:-2]
-    if len(header_lines) > MAX_HEADERS:
-        raise BadRequest(431, "too many headers")
-    headers: dict[str, str] = {}
-    for line in header_lines:
-        name, sep, value = line.partition(b":")
-        if not sep or not _token(name):
-            raise BadRequest(400, "malformed header line")
-        key = name.decode("ascii").lower()
-        text = value.strip(b" \t").decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    try:
-        path = target.decode("ascii")
-    except UnicodeDecodeError:
-        raise BadRequest(400, "request target is not ASCII") from None
-    if not path.startswith("/"):
-        raise BadRequest(400, "request target must be a path")
-    connection = {t.strip().lower() for t in headers.get("connection", "").split(",")}
-    keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
-    length = headers.get("content-length", "0").strip()
-    if not length.isdigit():
-        raise BadRequest(400, "bad Content-Length")
-    has_body = int(length) > 0 or "transfer-encoding" in headers
-    return Request(
-        method=method.decode("ascii"),
-        path=path.partition("?")[0],
-        keep_alive=keep_alive and not has_body,
-        has_body=has_body,
-        headers=headers,
-    )
-
-
-def route(routes: dict[str, Handler], request: Request) -> Response:
-    """The answer to one parsed request (pure apart from the handler it calls)."""
-    handler = routes.get(request.path)
-    if handler is None:
-        return Response(404, b"404 page not found\n")
-    if request.method not in _METHODS:
-        return Response(405, b"method not allowed\n")
-    return handler()
-
-
-def encode(response: Response, *, head_only: bool, keep_alive: bool) -> bytes:
-    """Status line, headers and (unless ``head_only``) the body of one answer."""
-    lines = [
-        f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-    ]
-    if response.status == 405:
-        lines.append("Allow: GET, HEAD")
-    if not keep_alive:
-        lines.append("Connection: close")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head if head_only else head + response.body
 
 
 class HTTPServer:
@@ -169,10 +59,14 @@ class HTTPServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, host, port, limit=MAX_HEAD_BYTES, reuse_address=True
-        )
+    async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> None:
+        """Listen on ``host:port``, or serve ``sock``, already listening there."""
+        if sock is not None:
+            self._server = await asyncio.start_server(self._serve, sock=sock, limit=MAX_HEAD_BYTES)
+        else:
+            self._server = await asyncio.start_server(
+                self._serve, host, port, limit=MAX_HEAD_BYTES, reuse_address=True
+            )
 
     @property
     def port(self) -> int:

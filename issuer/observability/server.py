@@ -8,18 +8,25 @@ is not ready ("starting") until ``started()`` is called: the probe listener
 runs from the first milliseconds of the process, long before the manager
 has registered its own readiness checks.
 
-``Servers.start_probes`` binds the probe address alone (the start-up path
-calls it before importing the heavy modules); ``Servers.start`` adds
-/metrics, on its own address or beside the probes when both are equal, on
-the same listeners: nothing is bound twice.
+``Servers.start_probes`` serves the probes on asyncio, on the socket the
+start-up server (``earlyserver``) was answering on when one is given, so the
+probe port is bound once and never closed; ``Servers.start`` adds /metrics,
+on its own address or beside the probes when both are equal. This module
+imports the asyncio server only when it starts: the start-up path needs
+``HealthChecks`` long before asyncio is loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from issuer.observability.httpserver import Handler, HTTPServer, Response
+from issuer.observability.httpwire import Handler, Response
+
+if TYPE_CHECKING:
+    from issuer.observability.httpserver import HTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ Check = Callable[[], str | None]
 STARTING = "starting"
 
 
-def _split(addr: str, default_host: str = "0.0.0.0") -> tuple[str, int] | None:  # noqa: S104
+def split_address(addr: str, default_host: str = "0.0.0.0") -> tuple[str, int] | None:  # noqa: S104
     """``:8080`` / ``127.0.0.1:8080`` -> (host, port); ``0`` or empty disables."""
     if addr in ("", "0"):
         return None
@@ -76,28 +83,43 @@ def metrics_response() -> Response:
 class Servers:
     """The metrics and probe listeners (one port each, or one shared if equal)."""
 
-    def __init__(self, metrics_addr: str, probe_addr: str, checks: HealthChecks) -> None:
-        self.metrics_addr = _split(metrics_addr)
-        self.probe_addr = _split(probe_addr)
+    def __init__(
+        self,
+        metrics_addr: str,
+        probe_addr: str,
+        checks: HealthChecks,
+        *,
+        probe_socket: socket.socket | None = None,
+    ) -> None:
+        """``probe_socket``: already bound to ``probe_addr`` and listening (the start-up server's)."""
+        self.metrics_addr = split_address(metrics_addr)
+        self.probe_addr = split_address(probe_addr)
         self.checks = checks
+        self.probe_socket = probe_socket
         self._servers: dict[tuple[str, int], HTTPServer] = {}
 
-    async def _listen(self, addr: tuple[str, int], routes: dict[str, Handler]) -> None:
+    @property
+    def probe_routes(self) -> dict[str, Handler]:
+        return {"/healthz": self.checks.healthz, "/readyz": self.checks.readyz}
+
+    async def _listen(
+        self, addr: tuple[str, int], routes: dict[str, Handler], sock: socket.socket | None = None
+    ) -> None:
+        from issuer.observability.httpserver import HTTPServer  # see the module docstring
+
         server = self._servers.get(addr)
         if server is not None:
             server.routes.update(routes)
             return
         server = HTTPServer(dict(routes))
-        await server.start(*addr)
+        await server.start(*addr, sock=sock)
         self._servers[addr] = server
         log.info("serving", extra={"address": f"{addr[0]}:{server.port}", "paths": sorted(routes)})
 
     async def start_probes(self) -> None:
         """Bind the probe address and answer /healthz and /readyz (idempotent)."""
         if self.probe_addr:
-            await self._listen(
-                self.probe_addr, {"/healthz": self.checks.healthz, "/readyz": self.checks.readyz}
-            )
+            await self._listen(self.probe_addr, self.probe_routes, self.probe_socket)
 
     async def start(self) -> None:
         """The probes (if not yet up) and /metrics."""

@@ -2,7 +2,8 @@
 
 The process is ``issuer.cli.main`` with one addition: an import hook that
 holds the import of ``issuer.app`` (the controller and its heavy
-dependencies) until the test opens a gate file. While it is held, the probe
+dependencies) until the test opens a gate file; then the asyncio server
+takes the probe socket over from the start-up thread. While it is held, the probe
 listener must already answer /healthz 200 and /readyz 503 ("starting");
 once the gate opens, /readyz must turn 200 when the manager is ready
 (informers synced on the leader) and /metrics must answer on its own port.
@@ -33,7 +34,7 @@ gate = Path(sys.argv[1])
 class HoldController:
     def find_spec(self, name, path=None, target=None):
         if name == "issuer.app":
-            Path(sys.argv[2]).touch()  # the loader thread has reached the controller import
+            Path(sys.argv[2]).touch()  # the controller import has begun
             while not gate.exists():
                 time.sleep(0.01)
         return None

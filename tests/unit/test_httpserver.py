@@ -1,4 +1,4 @@
-"""The probe/metrics HTTP server: request heads parsed strictly, hostile clients bounded.
+"""The probe/metrics HTTP servers: request heads parsed strictly, hostile clients bounded.
 
 Parsing is a pure function (``parse_head``); the server tests talk to a real
 listener on loopback through raw sockets, so that malformed, huge and
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from issuer.observability.httpserver import (
+from issuer.observability.earlyserver import EarlyServer, bind
+from issuer.observability.httpserver import HTTPServer
+from issuer.observability.httpwire import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     BadRequest,
-    HTTPServer,
     Response,
     parse_head,
 )
@@ -188,3 +189,60 @@ async def test_connections_beyond_the_bound_are_closed_at_once() -> None:
         for s in held:
             s.close()
         await srv.close()
+
+
+# --- the start-up server (one thread, blocking sockets) ---------------------------------
+
+
+@pytest.fixture
+def early() -> Iterator[EarlyServer]:
+    srv = EarlyServer(bind("127.0.0.1", 0), {"/healthz": Response}, read_timeout=0.3)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        srv.sock.close()
+
+
+def _early_exchange(srv: EarlyServer, data: bytes) -> bytes:
+    with socket.create_connection(srv.sock.getsockname()[:2], timeout=30) as s:
+        try:
+            s.sendall(data)
+            out = b""
+            while chunk := s.recv(4096):
+                out += chunk
+            return out
+        except ConnectionResetError:
+            return b""
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status_line"),
+    [
+        (b"GET /healthz HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK"),
+        (b"GET /nothing HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 "),
+        (b"PUT /healthz HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 "),
+        (b"nonsense\r\n\r\n", b"HTTP/1.1 400 "),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * (2 * MAX_HEAD_BYTES), b"HTTP/1.1 431 "),
+    ],
+)
+def test_early_server_answers_once_and_closes(
+    early: EarlyServer, request_bytes: bytes, status_line: bytes
+) -> None:
+    out = _early_exchange(early, request_bytes)
+    assert out.startswith(status_line), out[:80]
+    assert b"Connection: close\r\n" in out
+
+
+def test_early_server_head_has_no_body(early: EarlyServer) -> None:
+    out = _early_exchange(early, b"HEAD /healthz HTTP/1.1\r\n\r\n")
+    assert out.endswith(b"Content-Length: 2\r\nConnection: close\r\n\r\n")
+
+
+def test_early_server_drops_a_slowloris_and_goes_on_answering(early: EarlyServer) -> None:
+    """A head that never completes is closed unanswered; the next client is served."""
+    with socket.create_connection(early.sock.getsockname()[:2], timeout=30) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: a")
+        assert slow.recv(4096) == b""  # closed by the server once its read timeout passed
+    assert _early_exchange(early, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 200")

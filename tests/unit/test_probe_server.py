@@ -10,11 +10,15 @@ checks is not ready ("starting") until the manager says it has started.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from awspca_devstack.procs import free_port, local_get
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from issuer.observability.earlyserver import EarlyServer, bind
 from issuer.observability.server import HealthChecks, Servers
+
+STARTING_BODY = "[-]starting failed: the controller is starting\n"
 
 
 async def _get(port: int, path: str) -> tuple[int, str]:
@@ -99,5 +103,45 @@ async def test_metrics_content_type_is_prometheus_exposition() -> None:
                 return str(r.headers["Content-Type"])
 
         assert await asyncio.to_thread(head) == CONTENT_TYPE_LATEST
+    finally:
+        await servers.stop()
+
+
+def _recv_all(sock: socket.socket) -> bytes:
+    sock.settimeout(30)
+    out = b""
+    while chunk := sock.recv(4096):
+        out += chunk
+    return out
+
+
+async def test_the_asyncio_server_takes_over_the_early_listener_with_no_closed_moment() -> None:
+    """The start-up thread answers first; then asyncio serves the very same socket.
+
+    A client that connects after the thread stopped and before asyncio serves is
+    neither refused nor dropped: it waits in the socket's backlog and is answered.
+    """
+    checks = HealthChecks()
+    checks.liveness["ping"] = lambda: None
+    port = free_port()
+    sock = bind("127.0.0.1", port)
+    servers = Servers("0", f"127.0.0.1:{port}", checks, probe_socket=sock)
+    early = EarlyServer(sock, servers.probe_routes)
+    early.start()
+    try:
+        assert await _get(port, "/healthz") == (200, "ok")
+        assert await _get(port, "/readyz") == (503, STARTING_BODY)
+        early.stop()
+        between = socket.create_connection(("127.0.0.1", port), timeout=30)
+        between.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        await servers.start_probes()
+        answer = await asyncio.to_thread(_recv_all, between)
+        between.close()
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert answer.endswith(b"\r\n\r\nok")
+        (listener,) = servers._servers.values()
+        assert listener._server is not None
+        assert listener._server.sockets[0].fileno() == sock.fileno()  # not bound again
+        assert await _get(port, "/readyz") == (503, STARTING_BODY)
     finally:
         await servers.stop()

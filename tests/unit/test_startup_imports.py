@@ -1,8 +1,9 @@
 """What the start-up path loads before the probe listener is up: the standard library only.
 
 ``python -m issuer`` imports ``issuer.cli`` (flags), which imports
-``issuer.bootstrap`` (the probe listener); the controller's heavy
-dependencies are loaded later, in a worker thread, by ``issuer.app``. If one
+``issuer.bootstrap`` (the probe listener, a thread on a blocking socket);
+the controller's dependencies, asyncio included, are loaded after it is up,
+by ``issuer.app``. If one
 of them crept into the start-up path, /healthz would again wait for it.
 """
 
@@ -14,6 +15,7 @@ import sys
 
 HEAVY = (
     "aiohttp",
+    "asyncio",
     "boto3",
     "botocore",
     "cryptography",
