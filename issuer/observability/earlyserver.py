@@ -58,6 +58,9 @@ class EarlyServer:
         self._thread = threading.Thread(target=self._loop, name="early-probes", daemon=True)
 
     def start(self) -> None:
+        # Non-blocking: a client that vanishes between select() and accept() must not
+        # leave the thread blocked in accept(), unable to stop.
+        self.sock.setblocking(False)
         self._thread.start()
 
     def stop(self) -> None:
@@ -75,7 +78,7 @@ class EarlyServer:
                 continue
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
+            except OSError:  # BlockingIOError included
                 continue  # the client gave up before we accepted it
             try:
                 self._answer(conn)
