@@ -30,8 +30,11 @@ from awspca_devstack.procs import Process, free_port
 CRD_ESTABLISH_TIMEOUT = 60.0
 
 #: Writes of CertificateRequests (and their status) go to ``audit.log`` with
-#: their request bodies, so tests count the API writes a controller really
-#: made; nothing else is audited.
+#: their request bodies, and GETs of one with their metadata only, so tests
+#: count the API calls a controller really made; nothing else is audited.
+_REQUESTS = [
+    {"group": "cert-manager.io", "resources": ["certificaterequests", "certificaterequests/status"]}
+]
 AUDIT_POLICY: JSON = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",
@@ -40,13 +43,9 @@ AUDIT_POLICY: JSON = {
         {
             "level": "Request",
             "verbs": ["create", "update", "patch", "delete"],
-            "resources": [
-                {
-                    "group": "cert-manager.io",
-                    "resources": ["certificaterequests", "certificaterequests/status"],
-                }
-            ],
+            "resources": _REQUESTS,
         },
+        {"level": "Metadata", "verbs": ["get"], "resources": _REQUESTS},
         {"level": "None"},
     ],
 }
@@ -361,7 +360,7 @@ class ControlPlane:
 
     # --- helpers for tests -----------------------------------------------------
     def audit_events(self) -> list[JSON]:
-        """Every audited CertificateRequest write so far (``AUDIT_POLICY``), oldest first."""
+        """Every audited CertificateRequest write and GET so far (``AUDIT_POLICY``), oldest first."""
         if not self.audit_log.exists():
             return []
         events = []

@@ -1,7 +1,9 @@
 """CertificateRequest reconciler: the thin I/O shell around the plan, and its one writer.
 
-A reconcile reads the request fresh (never trusting the event), applies the
-gates, asks the signer (``issuer.signer.signing``) for an outcome, turns it
+A reconcile reads the request fresh (never trusting the event): with a GET,
+or, when the request was last written by us and the informer's cache shows
+nothing newer, from the answer to that write (``controllers/held.py``). It
+applies the gates, asks the signer (``issuer.signer.signing``) for an outcome, turns it
 into one ``Plan`` (``request_decision.plan_request``) and hands that to
 ``_apply``, the only place that writes a CertificateRequest.
 
@@ -47,6 +49,7 @@ from issuer.api.names import (
     request_path,
 )
 from issuer.config import Config
+from issuer.controllers.held import HeldObjects
 from issuer.controllers.registry import IssuerRegistry, Waiting, issuer_key
 from issuer.controllers.request_decision import (
     EVENT_WARNING,
@@ -85,28 +88,34 @@ class RequestReconciler:
         client: KubeClient,
         registry: IssuerRegistry,
         events: EventRecorder,
+        held: HeldObjects | None = None,
     ) -> None:
         self.config = config
         self.kube = client
         self.registry = registry
         self.events = events
+        # what our last write of a request returned, while nothing newer is known
+        self.held = held if held is not None else HeldObjects(lambda key: None)
         # request key -> (idempotency token, certificate ARN) issued but not yet persisted
         self._unpersisted: dict[str, tuple[str, str]] = {}
 
     def forget_request(self, key: str) -> None:
         """The request is deleted: drop what we hold for it."""
         self._unpersisted.pop(key, None)
+        self.held.forget(key)
         self.registry.forget_request(key)
         metrics.request_gone(key)
 
     async def reconcile(self, key: str) -> Result:
         rkey = RequestKey.parse(key)
         path = request_path(rkey.namespace, rkey.name)
-        try:
-            obj = await self.kube.get(path)
-        except NotFound:
-            self.forget_request(key)
-            return DONE
+        obj = self.held.take(key)
+        if obj is None:
+            try:
+                obj = await self.kube.get(path)
+            except NotFound:
+                self.forget_request(key)
+                return DONE
         cr = CertificateRequestView.from_obj(obj)
         now = datetime.now(UTC)
         gate = decide_gates(cr, approval_check=not self.config.disable_approved_check)
@@ -237,7 +246,7 @@ class RequestReconciler:
         if plan.status is not None:
             rv = (obj.get("metadata") or {}).get("resourceVersion")
             try:
-                await self.kube.merge_patch(
+                obj = await self.kube.merge_patch(
                     f"{path}/status", {"metadata": {"resourceVersion": rv}, "status": plan.status}
                 )
             except (Conflict, NotFound) as err:
@@ -247,6 +256,8 @@ class RequestReconciler:
                 self._record(obj, cr, refused)
                 return refused.result
         self._record(obj, cr, plan)
+        if plan.result != DONE:
+            self.held.hold(cr.key, obj)  # the next reconcile's read, if nothing changes meanwhile
         return plan.result
 
     def _write_lost(self, cr: CertificateRequestView, err: Conflict | NotFound) -> Result:

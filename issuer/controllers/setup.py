@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from issuer.api.certificaterequest import compact_projection
+from issuer.api.certificaterequest import compact_projection, is_finished
 from issuer.api.names import (
     CLUSTER_ISSUER_KIND,
+    GROUP,
     ISSUER_KIND,
     PLURALS,
     issuers_path,
     requests_path,
 )
 from issuer.config import Config
+from issuer.controllers.held import HeldObjects, resource_version
 from issuer.controllers.issuers import IssuerReconciler
 from issuer.controllers.predicates import (
     JSON,
@@ -55,15 +57,28 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
     registry.recheck_issuer = issuer_queue.add
     approval_check = not config.disable_approved_check
 
+    held = HeldObjects(lambda key: resource_version(requests.get(key)))
+
+    def project_request(obj: JSON) -> JSON:
+        # The cache keeps the projection; an unfinished request of ours is also
+        # held whole, so that its reconcile need not GET what the watch just said.
+        key = object_key(obj)
+        ref = (obj.get("spec") or {}).get("issuerRef") or {}
+        if ref.get("group") == GROUP and not is_finished(obj):
+            held.hold(key, obj)
+        else:
+            held.forget(key)
+        return compact_projection(obj)
+
     requests = Informer(
         client,
         requests_path(),
         name="certificaterequests",
-        project=compact_projection,
+        project=project_request,
     )
 
     issuer_rec = IssuerReconciler(config, client, clients, registry, events)
-    request_rec = RequestReconciler(config, client, registry, events)
+    request_rec = RequestReconciler(config, client, registry, events, held)
 
     def on_request(kind: str, old: JSON | None, new: JSON | None) -> None:
         if kind == "DELETED" and old is not None:

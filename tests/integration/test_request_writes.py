@@ -1,8 +1,9 @@
-"""What one CertificateRequest costs in API writes, counted by the API server's own audit log.
+"""What one CertificateRequest costs in API calls, counted by the API server's own audit log.
 
-The control plane audits every write of a CertificateRequest (``AUDIT_POLICY``
-in the dev stack), so these tests count what the controller process really
-sent, with the emulator answering RequestInProgress first as real PCA does.
+The control plane audits every write and every GET of a CertificateRequest
+(``AUDIT_POLICY`` in the dev stack), so these tests count what the controller
+process really sent, with the emulator answering RequestInProgress first as
+real PCA does.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def issue_in_progress(
     return obj
 
 
-def controller_writes(cp: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
-    """The controller's audited writes of one request, oldest first."""
+def controller_calls(cp: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The controller's audited calls (writes and GETs) of one request, oldest first."""
     return [
         e
         for e in cp.audit_events()
@@ -54,6 +55,11 @@ def controller_writes(cp: ControlPlane, namespace: str, name: str) -> list[dict[
         and (e.get("objectRef") or {}).get("namespace") == namespace
         and (e.get("objectRef") or {}).get("name") == name
     ]
+
+
+def controller_writes(cp: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The controller's audited writes of one request, oldest first."""
+    return [e for e in controller_calls(cp, namespace, name) if e.get("verb") != "get"]
 
 
 def issue_calls(admin: AdminClient, ca_arn: str) -> list[dict[str, Any]]:
@@ -65,7 +71,7 @@ def _ready_reason(write: dict[str, Any]) -> str | None:
     return next((c.get("reason") for c in conds if c.get("type") == "Ready"), None)
 
 
-def test_one_certificate_costs_one_issue_and_three_writes(
+def test_one_certificate_costs_one_issue_three_writes_and_no_read(
     control_plane: ControlPlane,
     kube: KubeClient,
     controller: IssuerProcess,
@@ -83,3 +89,7 @@ def test_one_certificate_costs_one_issue_and_three_writes(
     assert summary == [("update", "", 200), ("patch", "status", 200), ("patch", "status", 200)]
     assert [_ready_reason(w) for w in writes[1:]] == ["Pending", "Issued"]
     assert len(issue_calls(admin, ca)) == 1
+    # Both reconciles (creation, then the poll) read the request as the watch
+    # and our own writes left it, never with a GET.
+    gets = [c for c in controller_calls(control_plane, namespace, "one") if c["verb"] == "get"]
+    assert gets == []
