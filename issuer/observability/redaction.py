@@ -41,6 +41,21 @@ _PATTERNS = [
     ),
 ]
 
+# Every pattern above needs one of these (lowercase) in ASCII text: a line
+# with none of them, the usual log line, is not scanned pattern by pattern.
+# Non-ASCII text always is: with IGNORECASE, U+017F matches "s" and U+212A "k".
+_TRIGGERS = (
+    "-----begin ",
+    "eyj",
+    "authorization",
+    "secret",
+    "security",
+    "session",
+    "x-amz-signature",
+    "password",
+    "invalid header ",
+)
+
 # Shorter values are not remembered: they would redact ordinary words, and no
 # AWS credential is that short (they are refused before use anyway).
 MIN_REMEMBERED = 8
@@ -83,6 +98,10 @@ def redact(text: str) -> str:
     known = _known_re
     if known is not None:
         text = known.sub(REDACTED, text)
+    if text.isascii():
+        low = text.lower()
+        if not any(trigger in low for trigger in _TRIGGERS):
+            return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text

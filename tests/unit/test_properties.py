@@ -338,3 +338,34 @@ def test_a_remembered_secret_never_comes_back_out(secret: str, before: str, afte
     assert secret not in condition["message"]
     record = logging.makeLogRecord({"msg": "failed: %s", "args": (said,), "levelno": 40})
     assert secret not in JSONFormatter().format(record)
+
+
+_SECRETISH = [
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----MIIEcut",
+    "eyJhbGciOi.eyJzdWIiOi.c2ln",
+    "Authorization: Bearer abc.def",
+    "AUTHORIZATION=AWS4-HMAC-SHA256 Credential=AKIA/x",
+    "aws_secret_access_key=wJalr",
+    "SecretAccessKey: 'abc'",
+    "X-Amz-Security-Token=FQoG",
+    "session_token=abcdef",
+    "X-Amz-Signature=0123abcd",
+    "PASSWORD=hunter22",
+    "Invalid header value b'AKIA\\nxyz'",
+    "invalid header name 'x y'",
+]
+
+
+@PROFILE
+@given(
+    parts=st.lists(st.one_of(st.sampled_from(_SECRETISH), st.text(max_size=20)), max_size=6),
+    upper=st.booleans(),
+)
+def test_redact_skips_only_text_no_pattern_can_match(parts: list[str], upper: bool) -> None:
+    """Skipping the patterns for text without a trigger word changes nothing."""
+    text = " ".join(p.upper() if upper else p for p in parts)
+    expected = text if redaction._known_re is None else redaction._known_re.sub(REDACTED, text)
+    for pattern in redaction._PATTERNS:
+        expected = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, expected)
+    assert redact(text) == expected
