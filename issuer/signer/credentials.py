@@ -6,9 +6,10 @@ Keys read from a Secret are registered with the redaction layer and checked
 break, a PEM private key a selector pointed at) is refused naming its key,
 never its value, instead of reaching an HTTP header and an SDK error message.
 
-All clients share one botocore session (one model loader): each issuer only
-adds a credential provider, so an additional issuer costs kilobytes, not the
-tens of MiB a session costs. Refreshable credentials (web identity, assumed
+All clients share one botocore session (one model loader, whose endpoints
+document holds only the services we call: ``issuer.signer.botodata``): each
+issuer only adds a credential provider, so an additional issuer costs
+kilobytes, not the tens of MiB a session costs. Refreshable credentials (web identity, assumed
 roles) refresh themselves inside botocore before they expire.
 """
 
@@ -28,6 +29,7 @@ import botocore.session
 
 from issuer.errors import IssuerError, Reason
 from issuer.observability.redaction import remember_secret
+from issuer.signer import botodata
 
 _lock = threading.Lock()
 _session: botocore.session.Session | None = None
@@ -38,7 +40,7 @@ def shared_session() -> botocore.session.Session:
     global _session
     with _lock:
         if _session is None:
-            _session = botocore.session.get_session()
+            _session = botodata.session()
         return _session
 
 
