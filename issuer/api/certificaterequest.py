@@ -156,60 +156,42 @@ def is_finished(obj: Mapping[str, Any]) -> bool:
     return ready.get("reason") in (REASON_FAILED, REASON_DENIED)
 
 
+def _capped(value: object) -> object:
+    return value[:COMPACT_MESSAGE_LIMIT] if isinstance(value, str) else value
+
+
 def _compact_condition(cond: Mapping[str, Any]) -> dict[str, Any]:
-    kept = {
-        k: cond[k]
-        for k in ("type", "status", "reason", "message", "lastTransitionTime")
-        if k in cond
-    }
-    message = kept.get("message")
-    if isinstance(message, str) and len(message) > COMPACT_MESSAGE_LIMIT:
-        kept["message"] = message[:COMPACT_MESSAGE_LIMIT]
-    return kept
+    return {k: _capped(cond[k]) for k in ("type", "status", "reason") if k in cond}
 
 
 def compact_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """What the informer cache keeps of a CertificateRequest.
+    """What the informer cache keeps of a CertificateRequest: what its gates decide on.
 
-    Kept: metadata name, namespace, uid, resourceVersion, creationTimestamp,
-    generation and only the certificate-ARN annotation; ``spec.issuerRef``;
-    ``status.conditions`` (messages capped at 256 characters) and
-    ``status.failureTime``; plus ``status.hasCertificate`` (a boolean marker for
-    a non-empty ``status.certificate``) and a top-level ``compact: true``.
+    Kept: metadata name and namespace; ``spec.issuerRef``; the type, status
+    and reason of each of ``status.conditions`` (each capped at 256
+    characters); ``status.hasCertificate`` (a boolean marker for a non-empty
+    ``status.certificate``) and a top-level ``compact: true``.
 
-    Dropped, for every request whether finished or not: ``spec.request``,
-    ``status.certificate`` and ``status.ca`` bodies, and all other spec fields.
-    The cache only drives the gates (issuerRef, conditions, certificate
-    present) and the mapping from issuers to requests; the reconciler GETs the
-    full object before signing, so an unfinished request needs no CSR in the
-    cache either. This keeps each cached request to a few hundred bytes.
+    Dropped, for every request whether finished or not: the CSR, certificate
+    and CA bodies, every other spec field, uid, resourceVersion, timestamps,
+    annotations, condition messages and failureTime. The cache only drives the
+    gates (``decide_gates``: issuerRef, conditions, certificate present) and
+    the predicates (issuerRef and the other actors' conditions); the
+    reconciler GETs the full object before anything else. So every finished
+    request of one issuer projects to the same value apart from its name,
+    which the informer stores once.
     """
     meta = _dict(obj.get("metadata"))
     spec = _dict(obj.get("spec"))
     status = _dict(obj.get("status"))
-    new_meta: dict[str, Any] = {
-        k: meta[k]
-        for k in (
-            "name",
-            "namespace",
-            "uid",
-            "resourceVersion",
-            "creationTimestamp",
-            "generation",
-        )
-        if k in meta
+    new_meta: dict[str, Any] = {k: meta[k] for k in ("name", "namespace") if k in meta}
+    new_status: dict[str, Any] = {
+        HAS_CERTIFICATE_MARKER: bool(status.get("certificate"))
+        or status.get(HAS_CERTIFICATE_MARKER) is True
     }
-    arn = _dict(meta.get("annotations")).get(CERT_ARN_ANNOTATION)
-    if isinstance(arn, str) and arn:
-        new_meta["annotations"] = {CERT_ARN_ANNOTATION: arn}
-    new_status: dict[str, Any] = {HAS_CERTIFICATE_MARKER: bool(status.get("certificate"))}
-    if status.get(HAS_CERTIFICATE_MARKER) is True:
-        new_status[HAS_CERTIFICATE_MARKER] = True
     conds = status.get("conditions")
     if isinstance(conds, list):
         new_status["conditions"] = [_compact_condition(c) for c in conds if isinstance(c, Mapping)]
-    if "failureTime" in status:
-        new_status["failureTime"] = status["failureTime"]
     result: dict[str, Any] = {COMPACT_MARKER: True, "metadata": new_meta, "status": new_status}
     if "issuerRef" in spec:
         result["spec"] = {"issuerRef": dict(_dict(spec.get("issuerRef")))}

@@ -16,6 +16,7 @@ from issuer.api.certificaterequest import (
     is_finished,
 )
 from issuer.api.names import CERT_ARN_ANNOTATION, InvalidDuration
+from issuer.controllers.request_decision import decide_gates
 
 CSR = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
 
@@ -139,12 +140,20 @@ def test_is_finished(conditions: list[dict[str, Any]] | None, finished: bool) ->
     assert is_finished(_cr(**status)) is finished
 
 
+APPROVED = {"type": "Approved", "status": "True", "reason": "cert-manager.io", "message": "ok"}
+INVALID = {"type": "InvalidRequest", "status": "True", "reason": "Bad", "message": "m" * 999}
+DENIED = {"type": "Denied", "status": "True", "reason": "Policy", "message": "no"}
+
+
 @pytest.mark.parametrize(
     ("status", "has_cert"),
     [
         ({"conditions": FINISHED_READY, "certificate": "QQ==" * 2000, "ca": "QQ==" * 2000}, True),
         ({"conditions": FAILED_READY, "failureTime": "2026-01-03T00:00:00Z"}, False),
-        ({"conditions": PENDING_READY}, False),
+        ({"conditions": [APPROVED, *PENDING_READY]}, False),
+        ({"conditions": [INVALID]}, False),
+        ({"conditions": [DENIED, *PENDING_READY]}, False),
+        ({"conditions": [APPROVED], "hasCertificate": True}, True),
         ({}, False),
     ],
 )
@@ -152,46 +161,59 @@ def test_compact_projection(status: dict[str, Any], has_cert: bool) -> None:
     full = _cr(**status)
     compact = compact_projection(full)
     assert compact[COMPACT_MARKER] is True
-    assert "request" not in compact.get("spec", {})
-    assert set(compact["spec"]) == {"issuerRef"}
-    assert "certificate" not in compact["status"]
-    assert "ca" not in compact["status"]
-    assert compact["metadata"]["annotations"] == {
-        CERT_ARN_ANNOTATION: full["metadata"]["annotations"][CERT_ARN_ANNOTATION]
-    }
-    assert "managedFields" not in compact["metadata"]
-    assert set(compact["metadata"]) == {
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-        "generation",
-        "annotations",
-    }
-    assert len(json.dumps(compact)) < 1200  # small whatever the bodies weigh
-    # the gates see the same thing from the projection as from the object
+    assert compact["spec"] == {"issuerRef": full["spec"]["issuerRef"]}
+    assert compact["metadata"] == {"name": "req", "namespace": "istio-system"}
+    assert set(compact["status"]) <= {"hasCertificate", "conditions"}
+    assert all(
+        set(c) <= {"type", "status", "reason"} for c in compact["status"].get("conditions", [])
+    )
+    assert len(json.dumps(compact)) < 400  # small whatever the bodies weigh
+    # the gates and the predicates see the same thing from the projection as from the object
     a = CertificateRequestView.from_obj(full)
     b = CertificateRequestView.from_obj(compact)
     assert b.has_certificate is has_cert
-    assert (a.has_certificate, a.issuer_kind, a.issuer_group, a.certificate_arn, a.uid) == (
-        b.has_certificate,
+    for approval_check in (True, False):
+        assert decide_gates(b, approval_check=approval_check) == decide_gates(
+            a, approval_check=approval_check
+        )
+    assert (a.key, a.issuer_kind, a.issuer_group, a.issuer_name, a.has_certificate) == (
+        b.key,
         b.issuer_kind,
         b.issuer_group,
-        b.certificate_arn,
-        b.uid,
+        b.issuer_name,
+        b.has_certificate,
     )
-    assert [c.get("reason") for c in a.conditions] == [c.get("reason") for c in b.conditions]
-    assert a.failure_time == b.failure_time
-    assert all(len(c.get("message", "")) <= 256 for c in b.conditions)
+    assert [(c.get("type"), c.get("status"), c.get("reason")) for c in a.conditions] == [
+        (c.get("type"), c.get("status"), c.get("reason")) for c in b.conditions
+    ]
     # projecting twice changes nothing
     assert compact_projection(compact) == compact
 
 
-def test_compact_projection_without_annotation() -> None:
-    obj = _cr()
-    del obj["metadata"]["annotations"]
-    assert "annotations" not in compact_projection(obj)["metadata"]
+def test_finished_requests_of_one_issuer_project_alike_but_for_their_names() -> None:
+    one, two = (
+        _cr(conditions=[APPROVED, *FINISHED_READY]),
+        _cr(conditions=[APPROVED, *FINISHED_READY]),
+    )
+    two["metadata"].update(name="other", uid="u-2", resourceVersion="43", annotations={})
+    two["metadata"]["creationTimestamp"] = "2026-02-02T00:00:00Z"
+    two["status"]["conditions"][1] = {
+        **FINISHED_READY[0],
+        "message": "x",
+        "lastTransitionTime": "t",
+    }
+    a, b = compact_projection(one), compact_projection(two)
+    assert a["metadata"].pop("name") == "req"
+    assert b["metadata"].pop("name") == "other"
+    assert a == b
+
+
+def test_compact_projection_caps_hostile_condition_strings() -> None:
+    long = {"type": "T" * 5000, "status": "S" * 5000, "reason": "R" * 5000, "message": "m"}
+    compact = compact_projection(_cr(conditions=[long]))
+    assert compact["status"]["conditions"] == [
+        {"type": "T" * 256, "status": "S" * 256, "reason": "R" * 256}
+    ]
 
 
 def test_an_invalid_or_overflowing_duration_is_refused_when_asked_for() -> None:
