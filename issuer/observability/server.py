@@ -117,7 +117,7 @@ class Servers:
         log.info("serving", extra={"address": f"{addr[0]}:{server.port}", "paths": sorted(routes)})
 
     async def start_probes(self) -> None:
-        """Bind the probe address and answer /healthz and /readyz (idempotent)."""
+        """Answer /healthz and /readyz on ``probe_socket``, or bind the address (idempotent)."""
         if self.probe_addr:
             await self._listen(self.probe_addr, self.probe_routes, self.probe_socket)
 
