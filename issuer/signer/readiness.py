@@ -18,6 +18,16 @@ once, not once per poll). An unknown or ~0 estimate means poll at once, as
 before. Only the ARNs this process issued are observed (their issue time is
 known); memory is bounded per process.
 
+Polls at the estimate never see a delay that got shorter (a ready poll only
+says "ready by then"), so now and then one certificate is a *probe*: polled
+at once, as with nothing learned, at most once per ``PROBE_EVERY``
+certificates and ``PROBE_INTERVAL`` seconds per CA (a steady delay pays one
+extra GetCertificate per probe, and no latency: the probe's next poll is at
+the estimate). A probe that finds the certificate ready proves the delay
+(about) zero now: its time becomes the estimate and the floor is dropped, so
+certificates are polled at once again from the next one on. A delay that
+shrank but not to zero is still learned only as the estimate creeps down.
+
 Callers run on one event loop and nothing here awaits, so no lock is needed.
 """
 
@@ -35,6 +45,9 @@ UP_ABSOLUTE = 0.01  # seconds added with UP, so a tiny estimate can grow
 FLOOR_HALF_LIFE = 600.0  # seconds for a too-early poll's lesson to fade by half
 MIN_RETRY = 0.05  # seconds: the shortest wait after a too-early poll
 RETRY_FRACTION = 0.2  # after a too-early poll, wait this share of what is known
+PROBE_PROOF = 0.5  # a probe ready before this share of the estimate proves it too long
+PROBE_EVERY = 100  # certificates of a CA between two probes, at least
+PROBE_INTERVAL = 10.0  # seconds between two probes of a CA, at least
 MAX_CAS = 1024  # estimates kept (least recently used dropped)
 MAX_TRACKED = 4096  # issued ARNs whose issue time is kept (oldest dropped)
 
@@ -85,6 +98,7 @@ def retry_delay(estimate: float | None, elapsed: float, default: float) -> float
 class _Issued:
     ca_arn: str
     at: float
+    probe: bool = False
 
 
 @dataclass(slots=True)
@@ -92,6 +106,8 @@ class _CA:
     estimate: float | None = None
     floor: float | None = None
     floor_at: float = 0.0
+    since_probe: int = 0  # certificates issued since the last probe
+    probe_after: float = 0.0  # no probe before this time
 
 
 class Readiness:
@@ -121,11 +137,20 @@ class Readiness:
 
     def issued(self, ca_arn: str, certificate_arn: str) -> float:
         """Note an IssueCertificate that just returned; the delay to the first poll."""
-        self._issued[certificate_arn] = _Issued(ca_arn, self._clock())
+        now = self._clock()
+        delay = first_poll_delay(self.estimate(ca_arn))
+        probe = False
+        if delay > 0:
+            ca = self._ca(ca_arn)
+            ca.since_probe += 1
+            if ca.since_probe >= PROBE_EVERY and now >= ca.probe_after:
+                probe, delay = True, 0.0
+                ca.since_probe, ca.probe_after = 0, now + PROBE_INTERVAL
+        self._issued[certificate_arn] = _Issued(ca_arn, now, probe)
         self._issued.move_to_end(certificate_arn)
         while len(self._issued) > MAX_TRACKED:
             self._issued.popitem(last=False)
-        return first_poll_delay(self.estimate(ca_arn))
+        return delay
 
     def ready(self, certificate_arn: str, polled_at: float) -> None:
         """A poll started at ``polled_at`` found the certificate issued."""
@@ -133,8 +158,14 @@ class Readiness:
         if seen is None:
             return
         ca = self._ca(seen.ca_arn)
+        elapsed = polled_at - seen.at
+        if seen.probe and ca.estimate is not None and elapsed < PROBE_PROOF * ca.estimate:
+            # Ready well before the estimate: the delay is shorter now, and what
+            # the floor says belongs to the longer one.
+            ca.estimate, ca.floor = elapsed, None
+            return
         floor = faded(ca.floor, polled_at - ca.floor_at)
-        ca.estimate = after_ready(ca.estimate, polled_at - seen.at, floor)
+        ca.estimate = after_ready(ca.estimate, elapsed, floor)
 
     def not_ready(self, certificate_arn: str, polled_at: float, default: float) -> float:
         """A poll started at ``polled_at`` found it in progress; the delay to the next poll.
@@ -146,6 +177,7 @@ class Readiness:
         seen = self._issued.get(certificate_arn)
         if seen is None:
             return default
+        seen.probe = False  # the probe found it in progress: later polls are ordinary ones
         ca = self._ca(seen.ca_arn)
         if ca.estimate is None:
             return default

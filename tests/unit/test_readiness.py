@@ -172,3 +172,48 @@ def test_a_burst_of_too_early_polls_raises_the_estimate_once() -> None:
     assert estimate is not None
     assert delay <= estimate < 1.1 * delay
     assert polls <= n * 1.05
+
+
+def _sequential(est: Readiness, clock: Clock, delay: float, n: int, first: int = 0) -> list[int]:
+    """``n`` certificates one after another at a steady ``delay``; the polls each took."""
+    counts = []
+    for i in range(first, first + n):
+        arn, start, polls = f"s{i}", clock.now, 0
+        wait = est.issued(CA, arn)
+        while True:
+            clock.now += wait
+            polls += 1
+            if clock.now - start >= delay:
+                est.ready(arn, clock.now)
+                break
+            wait = est.not_ready(arn, clock.now, 1.0)
+        clock.now += 0.01
+        counts.append(polls)
+    return counts
+
+
+def test_a_delay_that_falls_to_zero_is_learned_within_a_few_certificates() -> None:
+    clock = Clock()
+    est = Readiness(clock)
+    _sequential(est, clock, 1.0, 2 * r.PROBE_EVERY)
+    assert (est.estimate(CA) or 0.0) > 0.9  # learned: about a second
+    clock.now += r.PROBE_INTERVAL
+    counts = _sequential(est, clock, 0.0, r.PROBE_EVERY + 10, first=1000)
+    assert est.issued(CA, "now") == 0.0  # polled at once again
+    assert sum(counts) == len(counts)  # and no poll came too early on the way down
+
+
+def test_probes_at_a_steady_delay_cost_one_poll_in_probe_every(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    n, probes = 20 * r.PROBE_EVERY, 20
+    runs = []
+    for every in (r.PROBE_EVERY, 10 * n):  # with probes, then without
+        monkeypatch.setattr(r, "PROBE_EVERY", every)
+        clock = Clock()
+        est = Readiness(clock)
+        runs.append(sum(_sequential(est, clock, 1.0, n)))
+        estimate = est.estimate(CA)
+        assert estimate is not None
+        assert 1.0 <= estimate < 1.1  # a probe found in progress teaches nothing wrong
+    assert 0 < runs[0] - runs[1] <= probes + 1
