@@ -13,12 +13,14 @@ RSS idle; latency of sequential requests at issuance delay 0 and 1 s;
 throughput, controller CPU and GetCertificate calls per request for a batch
 created at once at delay 1 s and 0; RSS after; RSS with many issuers (own
 Secret each) and one request each. On a fresh start each: a batch at quotas
-raised to ``--raised-rate`` (our client-side PCA rates raised to match), a
+raised to ``--raised-rate`` (our client-side PCA rates raised to match) and a
 batch with quotas off at delay 0 (with the CPU of the API server, etcd and
-the emulator over it), and, ours only, ``--scale-requests`` at delay 1 s and
-the default quotas, checked against the emulator's call log. In
-``--scale-rounds`` rounds: ``--at-once`` requests created at once (ours only)
-and ``--many-issuers`` issuers. Last, each controller starts with
+the emulator over it). In ``--scale-rounds`` rounds (fewer than the paired
+ones: they take minutes): ours only, ``--scale-requests`` at delay 1 s and
+the default quotas, checked against the emulator's call log; both,
+``--many-issuers`` issuers created at once; ours only, ``--at-once``
+requests created at once at the raised quotas (the last such batch stays as
+finished requests). Last, each controller starts with
 ``--finished`` finished requests in the cluster. Results: JSON (every sample,
 medians, ranges, ratios, load average, command, machine) and a Markdown
 table, optionally written into BENCHMARKS.md between markers.
@@ -338,7 +340,8 @@ class Stack:
             flows.issuer_path(KIND, ns),
             f"/api/v1/namespaces/{ns}/secrets",
         ):
-            self.kube.delete(path)
+            # Deleting thousands of objects takes longer than one ordinary call's bound.
+            self.kube.request("DELETE", path, timeout=600)
 
 
 @contextmanager
@@ -521,10 +524,11 @@ def measure_quota_bound(
 
 
 def measure_at_once(
-    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace
+    stack: Stack, subject: Subject, rnd: int, args: argparse.Namespace, *, keep: bool = False
 ) -> dict[str, float]:
     """``--at-once`` requests created at once at the raised quotas, delay 1 s: time to all
-    Issued and the controller's peak RSS."""
+    Issued and the controller's peak RSS. With ``keep`` the finished requests stay (they
+    count towards the restart rows' ``--finished``)."""
     quotas = raised_quotas(args.raised_rate)
     out: dict[str, float] = {}
     with stack.conditions(quotas, 1.0):
@@ -539,7 +543,8 @@ def measure_at_once(
             time.sleep(args.settle)
             out["at_once_rss_mib"] = rss_mib(proc.pid)
             out["at_once_peak_rss_mib"] = rss_mib(proc.pid, "VmHWM")
-        stack.cleanup(ns)
+        if not keep:
+            stack.cleanup(ns)
     return out
 
 
@@ -862,8 +867,8 @@ def report(result: dict[str, Any]) -> str:
             f"Measured {result['date']} with `{result['command']}`: {result['rounds']} paired "
             f"round(s), {sizes['requests']} requests per batch, {sizes['issuers']} issuers, "
             f"{sizes['finished']} finished requests at the restart rows; the rows of "
-            f"{sizes['at_once']} requests at once and {sizes['many_issuers']} issuers: "
-            f"{sizes['scale_rounds']} round(s); "
+            f"{sizes['scale_requests']} requests at the quota, {sizes['at_once']} at once "
+            f"and {sizes['many_issuers']} issuers: {sizes['scale_rounds']} round(s); "
             f"{result['minutes']:.0f} minutes in all; "
             f"machine {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux "
             f"{m['kernel']}, Python {m['python']}; load average (1 min) "
@@ -919,33 +924,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         subject.name,
                         measure_quota_batch(stack, subject, rnd, args, OFF_QUOTAS),
                     )
-                if args.scale_requests and subject.name == "ours":
+            rounds.append(results)
+        kept = 0  # finished requests left by the last --at-once row
+        scale_rounds = min(args.scale_rounds, args.rounds)
+        for rnd in range(scale_rounds):
+            for subject in _in_order(subjects, rnd):
+                res = rounds[rnd][subject.name]
+                print(f"[bench] scale rows {rnd + 1}/{scale_rounds}: {subject.name}", flush=True)
+                if args.scale_requests and subject in ours_only:
                     _measured(
                         res, "scale", subject.name, measure_quota_bound(stack, subject, rnd, args)
                     )
-            rounds.append(results)
-        for rnd in range(min(args.scale_rounds, args.rounds)):
-            for subject in _in_order(subjects, rnd):
-                res = rounds[rnd][subject.name]
-                if args.at_once and subject in ours_only:
-                    print(f"[bench] {args.at_once} at once {rnd + 1}: {subject.name}", flush=True)
-                    _measured(
-                        res, "at once", subject.name, measure_at_once(stack, subject, rnd, args)
-                    )
                 if args.many_issuers:
-                    print(
-                        f"[bench] {args.many_issuers} issuers {rnd + 1}: {subject.name}", flush=True
-                    )
                     _measured(
                         res,
                         "issuers",
                         subject.name,
                         measure_many_issuers(stack, subject, rnd, args),
                     )
+        for rnd in range(scale_rounds if args.at_once else 0):
+            for subject in ours_only:
+                # The last one's requests are real finished requests: the restart rows
+                # below count them instead of creating as many again.
+                keep = rnd == scale_rounds - 1 and args.at_once <= args.finished
+                print(f"[bench] at once {rnd + 1}/{scale_rounds}: {subject.name}", flush=True)
+                _measured(
+                    rounds[rnd][subject.name],
+                    "at once",
+                    subject.name,
+                    measure_at_once(stack, subject, rnd, args, keep=keep),
+                )
+                kept = args.at_once if keep else 0
         if args.finished:
             # Last, so that only these rows see a cluster full of finished requests.
-            print(f"[bench] creating {args.finished} finished requests", flush=True)
-            populate_finished(stack, args.finished)
+            print(
+                f"[bench] {kept} finished requests kept, creating the other {args.finished - kept}",
+                flush=True,
+            )
+            if args.finished > kept:
+                populate_finished(stack, args.finished - kept)
             for rnd, results in enumerate(rounds):
                 for subject in _in_order(subjects, rnd):
                     print(f"[bench] restart {rnd + 1}/{args.rounds}: {subject.name}", flush=True)
@@ -986,8 +1003,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scale-requests",
         type=int,
         default=5000,
-        help="requests of the batch at delay 1 s and the default quotas, ours only, each "
-        "round (0 skips)",
+        help="requests of the batch at delay 1 s and the default quotas, ours only, in "
+        "--scale-rounds rounds (0 skips)",
     )
     p.add_argument(
         "--raised-requests",
@@ -1023,7 +1040,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scale-rounds",
         type=int,
         default=1,
-        help="rounds that also run the --at-once and --many-issuers rows",
+        help="rounds that also run the --scale-requests, --many-issuers and --at-once rows",
     )
     p.add_argument(
         "--create-workers", type=int, default=8, help="concurrent creates of a batch's objects"

@@ -27,7 +27,7 @@ def test_bench_harness_measures_every_row(tmp_path: Path) -> None:
             "--issuers",
             "2",
             "--finished",
-            "3",
+            "5",
             "--latency-samples",
             "2",
             "--scale-requests",
