@@ -63,7 +63,8 @@ soak: venv tools
 	AWSPCA_SOAK_SCALE=$(SOAK_SCALE) $(PY) -m pytest -p no:cacheprovider -ra $(PYTEST_ARGS) tests/faults
 
 # Our controller against the Go issuer v1.12.0 (built here, only for this), side
-# by side on one stack; rewrites BENCHMARKS.md's table. BENCH_ARGS=--rounds 5 ...
+# by side on one stack; rewrites BENCHMARKS.md's table. About 30 minutes with the
+# defaults on a quiet machine; BENCH_ARGS="--rounds 1 --at-once 0" ... is shorter.
 BENCH_ARGS ?=
 .PHONY: bench
 bench: venv

@@ -25,7 +25,7 @@ finished requests). Last, each controller starts with
 medians, ranges, ratios, load average, command, machine) and a Markdown
 table, optionally written into BENCHMARKS.md between markers.
 
-    make bench                          # the defaults below; ~35 minutes on a quiet machine
+    make bench                          # the defaults below; about 30 minutes
     .venv/bin/python -m tests.bench.bench_controller --rounds 3 --requests 300 --issuers 100
     .venv/bin/python -m tests.bench.bench_controller --only ours --rounds 1 ...   # no Go build
 """
