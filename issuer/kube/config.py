@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 TOKEN_REREAD_SECONDS = 60.0
 
@@ -156,13 +154,13 @@ async def from_kubeconfig(path: str, context: str | None = None) -> ClusterAcces
         raise KubeConfigError(f"kubeconfig {path}: {e}") from e
     except FileNotFoundError as e:
         raise KubeConfigError(f"kubeconfig {path}: no such file") from e
-    except (OSError, ssl.SSLError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
+    except (OSError, ssl.SSLError, KeyError, TypeError, ValueError) as e:
         detail = f"missing {e}" if isinstance(e, KeyError) else _one_line(e)
         raise KubeConfigError(f"kubeconfig {path} cannot be used: {detail}") from e
 
 
 async def _from_kubeconfig(path: str, context: str | None) -> ClusterAccess:
-    doc = yaml.safe_load(Path(path).read_text())
+    doc = _read_yaml(Path(path))
     if not isinstance(doc, dict):
         raise KubeConfigError(f"kubeconfig {path}: not a kubeconfig")
     base = Path(path).parent
@@ -190,6 +188,20 @@ async def _from_kubeconfig(path: str, context: str | None) -> ClusterAccess:
         token_source=source,
         namespace=ctx.get("namespace", "default"),
     )
+
+
+def _read_yaml(path: Path) -> object:
+    """The file's YAML document; a malformed one is a ValueError.
+
+    PyYAML (~1 MiB) is imported here, only when a kubeconfig is read: a
+    controller running in the cluster never loads it.
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(_one_line(e)) from e
 
 
 def _named(doc: dict[str, Any], section: str, name: str | None) -> dict[str, Any]:
