@@ -167,20 +167,18 @@ def _compact_condition(cond: Mapping[str, Any]) -> dict[str, Any]:
 def compact_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
     """What the informer cache keeps of a CertificateRequest: what its gates decide on.
 
-    Kept: metadata name and namespace, and the resourceVersion of a request
-    not finished yet (``issuer.controllers.held`` reuses the object our last
-    write returned only while the cache shows that version; a finished
-    request is never reconciled); ``spec.issuerRef``; the type, status
+    Kept: metadata name and namespace; ``spec.issuerRef``; the type, status
     and reason of each of ``status.conditions`` (each capped at 256
     characters); ``status.hasCertificate`` (a boolean marker for a non-empty
     ``status.certificate``) and a top-level ``compact: true``.
 
     Dropped, for every request whether finished or not: the CSR, certificate
-    and CA bodies, every other spec field, uid, timestamps,
+    and CA bodies, every other spec field, uid, resourceVersion, timestamps,
     annotations, condition messages and failureTime. The cache only drives the
     gates (``decide_gates``: issuerRef, conditions, certificate present) and
     the predicates (issuerRef and the other actors' conditions); the
-    reconciler reads the full object (held from our last write, or a GET). So every finished
+    reconciler reads the full object (held from the watch, or a GET) before
+    anything else. So every finished
     request of one issuer projects to the same value apart from its name,
     which the informer stores once.
     """
@@ -188,8 +186,6 @@ def compact_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
     spec = _dict(obj.get("spec"))
     status = _dict(obj.get("status"))
     new_meta: dict[str, Any] = {k: meta[k] for k in ("name", "namespace") if k in meta}
-    if "resourceVersion" in meta and not is_finished(obj):
-        new_meta["resourceVersion"] = meta["resourceVersion"]
     new_status: dict[str, Any] = {
         HAS_CERTIFICATE_MARKER: bool(status.get("certificate"))
         or status.get(HAS_CERTIFICATE_MARKER) is True

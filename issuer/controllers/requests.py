@@ -1,9 +1,9 @@
 """CertificateRequest reconciler: the thin I/O shell around the plan, and its one writer.
 
-A reconcile reads the request fresh (never trusting the event): with a GET,
-or, when the request was last written by us and the informer's cache shows
-nothing newer, from the answer to that write (``controllers/held.py``). It
-applies the gates, asks the signer (``issuer.signer.signing``) for an outcome, turns it
+A reconcile reads the request fresh (never trusting the event): the newest
+version the watch delivered or our last write returned
+(``controllers/held.py``), or with a GET when none is held. It applies the
+gates, asks the signer (``issuer.signer.signing``) for an outcome, turns it
 into one ``Plan`` (``request_decision.plan_request``) and hands that to
 ``_apply``, the only place that writes a CertificateRequest.
 
@@ -94,8 +94,8 @@ class RequestReconciler:
         self.kube = client
         self.registry = registry
         self.events = events
-        # what our last write of a request returned, while nothing newer is known
-        self.held = held if held is not None else HeldObjects(lambda key: None)
+        # the newest version known of each unfinished request (watch and our writes)
+        self.held = held if held is not None else HeldObjects()
         # request key -> (idempotency token, certificate ARN) issued but not yet persisted
         self._unpersisted: dict[str, tuple[str, str]] = {}
 
@@ -229,6 +229,7 @@ class RequestReconciler:
         now: datetime,
     ) -> Result:
         """Write ``plan`` on the freshest object: annotations (PUT), then status (merge patch)."""
+        wrote = False
         if plan.annotations:
             md = obj.get("metadata") or {}
             body = {
@@ -243,6 +244,7 @@ class RequestReconciler:
                 refused = plan_write_refused(cr, "certificate ARN annotation", err.message, now)
                 return await self._apply(path, obj, cr, refused, now)
             self._unpersisted.pop(cr.key, None)
+            wrote = True
         if plan.status is not None:
             rv = (obj.get("metadata") or {}).get("resourceVersion")
             try:
@@ -255,9 +257,10 @@ class RequestReconciler:
                 refused = plan_write_refused(cr, "status", err.message, now)
                 self._record(obj, cr, refused)
                 return refused.result
+            wrote = True
         self._record(obj, cr, plan)
-        if plan.result != DONE:
-            self.held.hold(cr.key, obj)  # the next reconcile's read, if nothing changes meanwhile
+        if wrote and plan.result != DONE:
+            self.held.written(cr.key, obj)  # the next reconcile's read, unless more is watched
         return plan.result
 
     def _write_lost(self, cr: CertificateRequestView, err: Conflict | NotFound) -> Result:

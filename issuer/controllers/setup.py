@@ -12,7 +12,7 @@ from issuer.api.names import (
     requests_path,
 )
 from issuer.config import Config
-from issuer.controllers.held import HeldObjects, resource_version
+from issuer.controllers.held import HeldObjects
 from issuer.controllers.issuers import IssuerReconciler
 from issuer.controllers.predicates import (
     JSON,
@@ -57,7 +57,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
     registry.recheck_issuer = issuer_queue.add
     approval_check = not config.disable_approved_check
 
-    held = HeldObjects(lambda key: resource_version(requests.get(key)))
+    held = HeldObjects()
 
     def project_request(obj: JSON) -> JSON:
         # The cache keeps the projection; an unfinished request of ours is also
@@ -65,7 +65,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
         key = object_key(obj)
         ref = (obj.get("spec") or {}).get("issuerRef") or {}
         if ref.get("group") == GROUP and not is_finished(obj):
-            held.hold(key, obj)
+            held.seen(key, obj)
         else:
             held.forget(key)
         return compact_projection(obj)

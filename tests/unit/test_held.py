@@ -1,4 +1,4 @@
-"""Held objects: reused only while the cache shows their version, within a byte budget."""
+"""Held objects: the newest version known, never an older one, within a byte budget."""
 
 from __future__ import annotations
 
@@ -11,50 +11,52 @@ def obj(rv: str, size: int = 10) -> dict[str, Any]:
     return {"metadata": {"name": "r", "resourceVersion": rv}, "spec": {"request": "x" * size}}
 
 
-def test_an_object_is_reused_once_while_the_cache_shows_its_version() -> None:
-    cache = {"ns/r": "7"}
-    held = HeldObjects(cache.get)
-    held.hold("ns/r", obj("7"))
-    assert held.take("ns/r") == obj("7")
-    assert held.take("ns/r") is None  # taken: the next reconcile GETs unless held again
+def test_the_watched_version_is_taken_once() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("7"))
+    held.seen("ns/r", obj("8"))
+    assert held.take("ns/r") == obj("8")
+    assert held.take("ns/r") is None  # taken: the next reconcile GETs unless more is seen
     assert held.bytes == 0
 
 
-def test_a_newer_version_in_the_cache_means_a_get() -> None:
-    cache = {"ns/r": "8"}
-    held = HeldObjects(cache.get)
-    held.hold("ns/r", obj("7"))
-    assert held.take("ns/r") is None
-    assert len(held) == 0
+def test_versions_older_than_our_write_are_ignored_until_the_watch_shows_it() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("7"))
+    held.written("ns/r", obj("9"))  # our PUT made 8, our PATCH 9
+    held.seen("ns/r", obj("8"))  # still on its way: older than what we hold
+    assert held.take("ns/r") == obj("9")
+    held.seen("ns/r", obj("9"))  # the watch caught up with our write
+    held.seen("ns/r", obj("10"))  # someone else's change after it
+    assert held.take("ns/r") == obj("10")
 
 
-def test_holding_again_replaces_and_forget_drops() -> None:
-    cache = {"ns/r": "9"}
-    held = HeldObjects(cache.get)
-    held.hold("ns/r", obj("8"))
-    held.hold("ns/r", obj("9"))
-    assert len(held) == 1
+def test_forget_drops_the_object_and_the_wait_for_our_write() -> None:
+    held = HeldObjects()
+    held.written("ns/r", obj("9"))
     held.forget("ns/r")
     assert held.take("ns/r") is None
+    held.seen("ns/r", obj("3"))  # recreated under the same name
+    assert held.take("ns/r") == obj("3")
     assert held.bytes == 0
 
 
 def test_large_objects_and_objects_beyond_the_budget_are_not_held() -> None:
-    cache = {"a": "1", "b": "1", "c": "1"}
-    held = HeldObjects(cache.get, budget=300, object_limit=200)
-    held.hold("a", obj("1", size=500))  # beyond the per-object limit
+    held = HeldObjects(budget=300, object_limit=200)
+    held.seen("a", obj("1", size=500))  # beyond the per-object limit
     assert len(held) == 0
-    held.hold("b", obj("1", size=100))
-    held.hold("c", obj("1", size=150))  # would exceed the budget
+    held.seen("b", obj("1", size=100))
+    held.seen("c", obj("1", size=150))  # would exceed the budget
     assert len(held) == 1
     assert held.take("c") is None
     assert held.take("b") == obj("1", size=100)
     assert held.bytes == 0
 
 
-def test_an_object_without_a_resource_version_is_never_held() -> None:
-    held = HeldObjects(lambda key: None)
-    held.hold("ns/r", {"metadata": {"name": "r"}})
-    assert len(held) == 0
+def test_a_write_answer_without_a_resource_version_is_not_held() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("1"))
+    held.written("ns/r", {"metadata": {"name": "r"}})
+    assert held.take("ns/r") is None
     assert resource_version({"metadata": {"resourceVersion": ""}}) is None
     assert resource_version(None) is None
