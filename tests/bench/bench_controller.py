@@ -60,6 +60,7 @@ from awspca_emulator import AdminClient
 from awspca_emulator.config import DEFAULT_THROTTLE_RATES
 
 from tests import flows
+from tests.bench.bulk import BulkCreator
 from tests.bench.watch import StateWatch
 
 KIND = "AWSPCAIssuer"
@@ -277,24 +278,26 @@ class Stack:
             secret_ref={"name": f"{name}-aws", "namespace": ns},
         )
 
-    def request(self, ns: str, name: str, issuer: str = "pca") -> None:
-        """One CertificateRequest; every request reuses one CSR (tokens differ by UID)."""
-        self.kube.create(
-            flows.cr_path(ns),
-            {
-                "apiVersion": "cert-manager.io/v1",
-                "kind": "CertificateRequest",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {
-                    "request": b64(self.csr),
-                    "issuerRef": {"group": flows.GROUP, "kind": KIND, "name": issuer},
-                },
+    def request_object(self, ns: str, name: str, issuer: str = "pca") -> JSON:
+        """A CertificateRequest; every request reuses one CSR (tokens differ by UID)."""
+        return {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "CertificateRequest",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "request": b64(self.csr),
+                "issuerRef": {"group": flows.GROUP, "kind": KIND, "name": issuer},
             },
-        )
+        }
+
+    def request(self, ns: str, name: str, issuer: str = "pca") -> None:
+        self.kube.create(flows.cr_path(ns), self.request_object(ns, name, issuer))
 
     def requests(self, ns: str, n: int, prefix: str = "b") -> None:
-        """``n`` requests at once (bounded concurrency) on the issuer ``pca``."""
-        bounded(lambda i: self.request(ns, f"{prefix}{i}"), n, self.create_workers)
+        """``n`` requests at once (bounded concurrency, kept-alive connections) on ``pca``."""
+        BulkCreator(self.kube, self.create_workers).create(
+            flows.cr_path(ns), lambda i: self.request_object(ns, f"{prefix}{i}"), n
+        )
 
     def watch_requests(self, ns: str) -> StateWatch:
         return StateWatch(self.kube, flows.cr_path(ns), issued, failed)
@@ -599,8 +602,7 @@ def populate_finished(stack: Stack, n: int) -> None:
             },
         )
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(one, range(n)))
+    bounded(one, n, stack.create_workers)
 
 
 def measure_restart(
