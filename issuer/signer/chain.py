@@ -13,12 +13,16 @@ newline.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from issuer.errors import PermanentError, Reason
 
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
+CHAINS_PARSED = 64  # distinct chains kept parsed (one per CA, and per CA certificate)
 
 
 def _bad(what: str, detail: str) -> PermanentError:
@@ -40,16 +44,31 @@ def _load_all(pem: str, what: str) -> list[x509.Certificate]:
     return certs
 
 
-def _self_signed(cert: x509.Certificate) -> bool:
-    return cert.subject == cert.issuer
+@dataclass(frozen=True, eq=False)
+class _Cert:
+    """A certificate with what ordering reads of it, computed once."""
+
+    cert: x509.Certificate
+    subject: x509.Name
+    issuer: x509.Name
+    pem: str
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject == self.issuer
 
 
-def _order(leaf: x509.Certificate, chain: list[x509.Certificate]) -> list[x509.Certificate]:
+def _parsed(cert: x509.Certificate) -> _Cert:
+    pem = cert.public_bytes(Encoding.PEM).decode("ascii")
+    return _Cert(cert, cert.subject, cert.issuer, pem)
+
+
+def _order(leaf: _Cert, chain: tuple[_Cert, ...]) -> list[_Cert]:
     """Chain certificates ordered from the leaf's issuer upward; unlinked ones keep their order."""
-    remaining = [c for c in chain if c != leaf]
-    ordered: list[x509.Certificate] = []
+    remaining = [c for c in chain if c.cert != leaf.cert]
+    ordered: list[_Cert] = []
     current = leaf
-    while remaining and not (_self_signed(current) and current is not leaf):
+    while remaining and not (current.self_signed and current is not leaf):
         nxt = next((c for c in remaining if c.subject == current.issuer), None)
         if nxt is None:
             break
@@ -59,19 +78,21 @@ def _order(leaf: x509.Certificate, chain: list[x509.Certificate]) -> list[x509.C
     return ordered + remaining
 
 
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(Encoding.PEM).decode("ascii")
+@functools.lru_cache(maxsize=CHAINS_PARSED)
+def _chain(chain_pem: str) -> tuple[_Cert, ...]:
+    """The certificates of a CertificateChain, parsed once: every certificate of a CA
+    comes with the same chain."""
+    return tuple(_parsed(c) for c in _load_all(chain_pem, "certificate chain"))
 
 
 def split_chain(certificate_pem: str, chain_pem: str) -> tuple[str, str]:
     """``(status_certificate_pem, status_ca_pem)`` from PCA's Certificate and CertificateChain."""
-    leaf = _load_all(certificate_pem, "certificate")[0]
-    chain = _order(leaf, _load_all(chain_pem, "certificate chain"))
+    leaf = _parsed(_load_all(certificate_pem, "certificate")[0])
+    chain = _order(leaf, _chain(chain_pem))
     if not chain:
         raise _bad("certificate chain", "it holds only the certificate itself")
-    roots = [i for i, c in enumerate(chain) if _self_signed(c)]
+    roots = [i for i, c in enumerate(chain) if c.self_signed]
     root_index = roots[-1] if roots else len(chain) - 1
-    root = chain[root_index]
     intermediates = [c for i, c in enumerate(chain) if i != root_index]
-    status_certificate = "".join(_pem(c) for c in [leaf, *intermediates])
-    return status_certificate, _pem(root)
+    status_certificate = "".join(c.pem for c in [leaf, *intermediates])
+    return status_certificate, chain[root_index].pem
