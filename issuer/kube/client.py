@@ -1,26 +1,34 @@
-"""Async raw-JSON access to the Kubernetes API over one aiohttp session.
+"""Async raw-JSON access to the Kubernetes API over one keep-alive connection pool.
 
-Objects stay plain dicts (no model classes). Client-side QPS/burst limiting is
-on by default, like client-go's, and off with
+Objects stay plain dicts (no model classes). The HTTP/1.1 wire is
+``issuer.kube.http`` (standard library streams and ssl); this module adds the
+API server's address and credentials, JSON, the error classes and the
+client-side QPS/burst limiting, on by default like client-go's and off with
 ``--disable-client-side-rate-limiting`` (the API server's priority and
-fairness then does the limiting).
+fairness then does the limiting). Transport failures reach callers as
+``OSError`` (``issuer.kube.http.HttpError`` for malformed or cut answers) or
+``TimeoutError``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import aiohttp
-
-from issuer.kube.config import ClusterAccess
+from issuer.kube import http
+from issuer.kube.config import ClusterAccess, KubeConfigError
 from issuer.ratelimit import TokenBucket
 
 JSON = dict[str, Any]
 
 MERGE_PATCH = "application/merge-patch+json"
 STREAM_CHUNK = 1 << 16
+# One object is at most ~3 MiB (the API server's request size limit); a watch
+# event wraps one. Bodies read whole and watch lines beyond this are refused.
+MAX_BODY_BYTES = 16 << 20
+MAX_EVENT_BYTES = 16 << 20
 
 
 class ApiError(Exception):
@@ -119,35 +127,52 @@ class KubeClient:
     ) -> None:
         self.access = access
         self._limiter = TokenBucket(qps, burst) if qps else None
-        self._user_agent = user_agent
-        self._pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
+        try:
+            origin = http.Origin.parse(access.server)
+        except ValueError as e:
+            raise KubeConfigError(str(e)) from e
+        self._prefix = origin.prefix
+        self._pool = http.ConnectionPool(origin, access.ssl_context, limit=pool_size)
+        self._fixed_headers = (
+            ("Host", origin.host_header),
+            ("User-Agent", user_agent),
+            ("Accept", "application/json"),
+        )
 
     @property
     def namespace(self) -> str:
         return self.access.namespace
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self.access.ssl_context, limit=self._pool_size),
-                read_bufsize=2**21,
-                headers={"User-Agent": self._user_agent},
-            )
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self._pool.close()
 
-    async def _headers(self, content_type: str | None) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
+    async def _headers(self, content_type: str | None) -> list[tuple[str, str]]:
+        headers = list(self._fixed_headers)
         if content_type:
-            headers["Content-Type"] = content_type
+            headers.append(("Content-Type", content_type))
         token = await self.access.token()
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            headers.append(("Authorization", f"Bearer {token}"))
         return headers
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        content_type: str | None,
+        timeout: float,
+    ) -> http.Response:
+        target = http.request_target(self._prefix + path, params)
+        deadline = asyncio.get_running_loop().time() + timeout
+        headers = await self._headers(content_type)
+        return await self._pool.send(method, target, headers, body, deadline=deadline)
+
+    async def _raise_for_status(self, resp: http.Response, method: str, path: str) -> None:
+        if resp.status >= 300:
+            raw = await resp.read(MAX_BODY_BYTES)
+            raise api_error(resp.status, _decode(raw), method, path, resp.headers)
 
     async def request(
         self,
@@ -163,20 +188,16 @@ class KubeClient:
             await self._limiter.acquire()
         data = None
         if body is not None:
-            data = json.dumps(body, separators=(",", ":"))
+            data = json.dumps(body, separators=(",", ":")).encode()
             content_type = content_type or "application/json"
-        async with self._http().request(
-            method,
-            self.access.server + path,
-            params=params,
-            data=data,
-            headers=await self._headers(content_type),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            raw = await resp.read()
-            if resp.status >= 300:
-                raise api_error(resp.status, _decode(raw), method, path, resp.headers)
-            return _decode(raw) or {}
+        resp = await self._send(method, path, params, data, content_type, timeout)
+        try:
+            raw = await resp.read(MAX_BODY_BYTES)
+        finally:
+            resp.release()
+        if resp.status >= 300:
+            raise api_error(resp.status, _decode(raw), method, path, resp.headers)
+        return _decode(raw) or {}
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
         return await self.request("GET", path, params=params)
@@ -196,16 +217,13 @@ class KubeClient:
         """GET ``path`` and yield the body in chunks, never holding it whole."""
         if self._limiter is not None:
             await self._limiter.acquire()
-        async with self._http().get(
-            self.access.server + path,
-            params=params,
-            headers=await self._headers(None),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            if resp.status >= 300:
-                raise api_error(resp.status, _decode(await resp.read()), "GET", path, resp.headers)
-            async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
+        resp = await self._send("GET", path, params, None, None, timeout)
+        try:
+            await self._raise_for_status(resp, "GET", path)
+            async for chunk in resp.pieces(STREAM_CHUNK):
                 yield chunk
+        finally:
+            resp.release()
 
     async def watch(
         self, path: str, params: dict[str, str], *, timeout: float
@@ -214,19 +232,14 @@ class KubeClient:
         if self._limiter is not None:
             await self._limiter.acquire()
         q = {**params, "watch": "true", "allowWatchBookmarks": "true"}
-        async with self._http().get(
-            self.access.server + path,
-            params=q,
-            headers=await self._headers(None),
-            timeout=aiohttp.ClientTimeout(total=timeout + 30, sock_read=timeout + 30),
-        ) as resp:
-            if resp.status >= 300:
-                raise api_error(
-                    resp.status, _decode(await resp.read()), "WATCH", path, resp.headers
-                )
-            async for line in resp.content:
+        resp = await self._send("GET", path, q, None, None, timeout + 30)
+        try:
+            await self._raise_for_status(resp, "WATCH", path)
+            async for line in resp.lines(MAX_EVENT_BYTES):
                 if line.strip():
                     yield json.loads(line)
+        finally:
+            resp.release()
 
 
 def _decode(raw: bytes) -> JSON | None:

@@ -31,7 +31,7 @@ class ClusterAccess:
     """Server URL, TLS settings and a way to get the current bearer token (if any)."""
 
     server: str
-    ssl_context: ssl.SSLContext | bool
+    ssl_context: ssl.SSLContext
     token_source: Callable[[], Awaitable[str | None]] | None = None
     namespace: str = "default"
 

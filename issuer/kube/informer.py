@@ -21,8 +21,6 @@ import logging
 import random
 from collections.abc import Callable, Iterator, KeysView
 
-import aiohttp
-
 from issuer.kube.client import JSON, ApiError, Gone, KubeClient, api_error
 from issuer.kube.liststream import ListBodyError, ListSplitter
 
@@ -194,7 +192,7 @@ class Informer:
                 log.warning("watch failed", extra={"informer": self.name, "error": str(e)})
                 need_list = e.status in (401, 403, 500, 503) or need_list
                 backoff = await _backoff(backoff)
-            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as e:
+            except (OSError, TimeoutError, ValueError) as e:  # transport, HTTP, JSON
                 log.warning(
                     "API server unreachable; retrying",
                     extra={"informer": self.name, "error": repr(e)},

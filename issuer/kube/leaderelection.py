@@ -123,7 +123,7 @@ class LeaderElector:
         except (ApiError, OSError, TimeoutError) as e:
             log.warning("lease attempt failed", extra={"lease": self.name, "error": str(e)})
             return False
-        except Exception as e:  # noqa: BLE001 - aiohttp errors and the like: retry
+        except Exception as e:  # noqa: BLE001 - whatever went wrong: retry
             log.warning("lease attempt failed", extra={"lease": self.name, "error": repr(e)})
             return False
 
