@@ -319,7 +319,7 @@ class Response:
     ``finally``.
     """
 
-    __slots__ = ("_chunk_open", "_conn", "_done", "_framing", "_pool", "_remaining", "head")
+    __slots__ = ("_conn", "_done", "_framing", "_pool", "_remaining", "head")
 
     def __init__(
         self, pool: ConnectionPool, conn: Connection, head: ResponseHead, framing: Framing
@@ -329,7 +329,6 @@ class Response:
         self.head = head
         self._framing = framing
         self._remaining = framing.length if framing.kind == LENGTH else 0
-        self._chunk_open = False  # a chunk's data was read; its CRLF is next
         self._done = framing.kind == NO_BODY or (framing.kind == LENGTH and framing.length == 0)
 
     @property
@@ -386,6 +385,9 @@ class Response:
         buf = bytearray()
         while piece := await self._next_piece(piece_size):
             i = piece.find(b"\n")
+            if i == len(piece) - 1 and not buf:  # the usual case: one whole line
+                yield piece[:i]
+                continue
             if i < 0:
                 buf += piece
                 if len(buf) > limit:
@@ -433,18 +435,21 @@ class Response:
                     self._finish()
                 return data
             if kind == CHUNKED and self._remaining == 0:
-                if self._chunk_open:
-                    if await reader.readexactly(2) != b"\r\n":
-                        raise ProtocolError("chunk data not followed by CRLF")
-                    self._chunk_open = False
                 n = parse_chunk_size((await reader.readuntil(b"\r\n"))[:-2])
                 if n == 0:
                     await self._skip_trailers()
                     self._finish()
                     return b""
+                if n <= size:  # the usual case: the chunk and its CRLF in one read
+                    data = await reader.readexactly(n + 2)
+                    if data[-2:] != b"\r\n":
+                        raise ProtocolError("chunk data not followed by CRLF")
+                    return data[:-2]
                 self._remaining = n
-                self._chunk_open = True
             data = await reader.read(min(size, self._remaining))
+            if data and kind == CHUNKED and self._remaining == len(data):
+                if await reader.readexactly(2) != b"\r\n":
+                    raise ProtocolError("chunk data not followed by CRLF")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as e:
             raise conn.failure(e, "reading the body") from e
         if not data:

@@ -218,6 +218,7 @@ async def test_cancelled_request_closes_its_connection_and_frees_its_slot() -> N
     [
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
         CHUNKED_HEAD + b"5\r\nab",
+        CHUNKED_HEAD + b"20000\r\n" + b"a" * 1000,
         CHUNKED_HEAD + b"5\r\nabcde\r\n",
         CHUNKED_HEAD + b"5\r\nabcde\r\n0\r\n",  # no final CRLF after the last chunk
         b"HTTP/1.1 200 OK\r\nContent-Le",
@@ -237,6 +238,7 @@ async def test_body_cut_short_is_connection_closed(raw: bytes) -> None:
         (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "status line"),
         (CHUNKED_HEAD + b"zz\r\n", "chunk size"),
         (CHUNKED_HEAD + b"3\r\nabcXY", "CRLF"),
+        (CHUNKED_HEAD + b"20000\r\n" + b"a" * 0x20000 + b"XY", "CRLF"),  # a chunk read in pieces
         (CHUNKED_HEAD + b"3\r\nabc\r\n0\r\n" + b"T: 1\r\n" * 200 + b"\r\n", "trailer"),
         (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "protocol switch"),
         (b"HTTP/1.1 100 Continue\r\n\r\n" * 20, "interim"),
