@@ -447,9 +447,13 @@ class Response:
                     return data[:-2]
                 self._remaining = n
             data = await reader.read(min(size, self._remaining))
-            if data and kind == CHUNKED and self._remaining == len(data):
-                if await reader.readexactly(2) != b"\r\n":
-                    raise ProtocolError("chunk data not followed by CRLF")
+            if (
+                data
+                and kind == CHUNKED
+                and self._remaining == len(data)
+                and await reader.readexactly(2) != b"\r\n"
+            ):
+                raise ProtocolError("chunk data not followed by CRLF")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as e:
             raise conn.failure(e, "reading the body") from e
         if not data:
