@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import sys
 import tempfile
@@ -974,6 +975,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         subject.name,
                         measure_restart(stack, subject, rnd, args),
                     )
+    # Kept only when a row failed (its logs are there): etcd holds every object of the run.
+    shutil.rmtree(workdir, ignore_errors=True)
     summary = summarize(rounds)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
