@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _bool_flag(
         up,
         "disable-client-side-rate-limiting",
-        "lift the Kubernetes client's QPS/burst limits",
+        "lift the Kubernetes client's QPS/burst limits set by --kube-api-qps",
     )
     _bool_flag(
         up,
@@ -171,14 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
         "kube-api-qps",
         type=_positive_float,
         default=Config.kube_api_qps,
-        help="Kubernetes client queries per second",
+        help="Kubernetes client queries per second (default: no client-side limit, as upstream; "
+        "the API server's priority and fairness limits)",
     )
     _flag(
         ours,
         "kube-api-burst",
         type=_positive_int,
         default=Config.kube_api_burst,
-        help="Kubernetes client burst",
+        help="Kubernetes client burst, with --kube-api-qps",
     )
     limits = PCARateLimits()
     _flag(

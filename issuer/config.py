@@ -36,7 +36,9 @@ class Config:
     # serviceAccountRef use the controller's own AWS identity?
     cluster_issuer_ambient_credentials: bool = True
     issuer_ambient_credentials: bool = False
-    kube_api_qps: float = 100.0
+    # None: no client-side limit, as upstream v1.12 (controller-runtime leaves
+    # limiting to the API server's priority and fairness); --kube-api-qps sets one
+    kube_api_qps: float | None = None
     kube_api_burst: int = 200
     workers: int = 16
     aws_threads: int = 32

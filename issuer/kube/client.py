@@ -3,9 +3,9 @@
 Objects stay plain dicts (no model classes). The HTTP/1.1 wire is
 ``issuer.kube.http`` (standard library streams and ssl); this module adds the
 API server's address and credentials, JSON, the error classes and the
-client-side QPS/burst limiting, on by default like client-go's and off with
-``--disable-client-side-rate-limiting`` (the API server's priority and
-fairness then does the limiting). Transport failures reach callers as
+optional client-side QPS/burst limiting (off unless ``--kube-api-qps`` is
+given, like controller-runtime's, which upstream v1.12 runs with: the API
+server's priority and fairness does the limiting). Transport failures reach callers as
 ``OSError`` (``issuer.kube.http.HttpError`` for malformed or cut answers) or
 ``TimeoutError``.
 """
@@ -120,8 +120,8 @@ class KubeClient:
         self,
         access: ClusterAccess,
         *,
-        qps: float | None = 20.0,
-        burst: int = 30,
+        qps: float | None = None,
+        burst: int = 200,
         user_agent: str = "awspca-issuer",
         pool_size: int = 64,
     ) -> None:

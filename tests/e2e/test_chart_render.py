@@ -237,6 +237,8 @@ def test_rendered_args_are_the_controllers_flags() -> None:
     assert cfg.metrics_bind_address == ":8080"
     assert cfg.health_probe_bind_address == ":8081"
     assert cfg.disable_approved_check is False
+    # no client-side Kubernetes limit unless asked, as upstream v1.12 runs
+    assert cfg.kube_api_qps is None
     cfg = parse_config(
         container(
             render(
