@@ -70,11 +70,15 @@ def _ssl_context(
     key: tuple[bytes | None, str | None],
     insecure: bool,
 ) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
+    # As client-go: the cluster's CA when one is given, and then only it; the
+    # system's roots otherwise (loading them costs ~17 ms and ~1.3 MiB).
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
     if ca_data:
         ctx.load_verify_locations(cadata=ca_data.decode())
     elif ca_file:
         ctx.load_verify_locations(cafile=ca_file)
+    else:
+        ctx.load_default_certs()
     if insecure:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

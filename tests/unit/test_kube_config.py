@@ -9,6 +9,7 @@ end the process with one line naming what is missing and exit code 1.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,21 @@ async def test_in_cluster_reads_the_serviceaccount_files(
     assert access.server == "https://10.0.0.1:443"
     assert access.namespace == "awspca-system"
     assert await access.token() == "tok"
+
+
+def test_the_clusters_ca_is_the_only_trusted_root_as_in_client_go(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text(pem(hierarchy().root))
+    only_ca = config._ssl_context(None, str(ca), (None, None), (None, None), False)
+    assert only_ca.cert_store_stats()["x509_ca"] == 1
+    assert only_ca.verify_mode == ssl.CERT_REQUIRED
+    assert only_ca.check_hostname
+    inline = config._ssl_context(ca.read_bytes(), None, (None, None), (None, None), False)
+    assert inline.cert_store_stats()["x509_ca"] == 1
+    system = config._ssl_context(None, None, (None, None), (None, None), False)
+    assert system.cert_store_stats() == ssl.create_default_context().cert_store_stats()
+    insecure = config._ssl_context(None, str(ca), (None, None), (None, None), True)
+    assert insecure.verify_mode == ssl.CERT_NONE
 
 
 @pytest.mark.parametrize(
