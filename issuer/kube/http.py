@@ -22,8 +22,8 @@ both are ``OSError``s, as a network failure is to the callers. A connection
 goes back to the pool only when its response was read to the end, the server
 did not ask to close it (``Connection: close``, HTTP/1.0, body delimited by
 the close) and the exchange was neither cancelled nor failed; otherwise it is
-aborted. An idle connection the server has closed, or idle longer than
-``IDLE_SECONDS``, is never reused; a GET that finds its reused connection
+aborted. An idle connection the server has closed, has sent anything on, or
+that was idle longer than ``IDLE_SECONDS`` is never reused; a GET that finds its reused connection
 closed before any byte of the answer is retried once on a new one.
 No content coding is asked for (no ``Accept-Encoding``) and none is accepted.
 """
@@ -274,9 +274,12 @@ class Connection:
         self.writer.transport.abort()
 
     def alive(self, now: float) -> bool:
-        """Still usable for a new exchange: open, not closed by the server, not idle too long."""
+        """Still usable for a new exchange: open, not closed by the server, not idle too long,
+        and nothing unsolicited from the server waiting to be read (as Go's transport, which
+        closes a connection that speaks while idle)."""
         return (
-            not self.reader.at_eof()
+            not getattr(self.reader, "_buffer", None)  # StreamReader has no public peek
+            and not self.reader.at_eof()
             and not self.writer.transport.is_closing()
             and now - self.idle_since < IDLE_SECONDS
         )

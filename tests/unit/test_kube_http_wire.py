@@ -382,6 +382,15 @@ async def test_idle_connection_closed_by_the_server_is_not_reused() -> None:
     assert peer.accepted == 2
 
 
+async def test_connection_that_spoke_while_idle_is_not_reused() -> None:
+    peer = Peer(answer_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"))
+    async with serve(peer) as pool:
+        assert await _get_body(pool) == b"ok"
+        await asyncio.sleep(0.1)  # the unsolicited bytes arrive while the connection is idle
+        assert await _get_body(pool) == b"ok"
+    assert peer.accepted == 2
+
+
 async def test_the_pool_bounds_concurrent_connections() -> None:
     release = asyncio.Event()
 
