@@ -34,13 +34,16 @@ from issuer.signer.ratelimit import RateLimiterRegistry
 
 COMPONENT = "awspca-issuer"
 EVENTS_QPS, EVENTS_BURST = 20.0, 50
+# Events are posted at 20/s at most: two connections carry them (each ~0.3 MiB).
+EVENTS_POOL = 2
 
 
 def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
     # Events get their own client and QPS budget: under load they queue behind
     # each other, never in front of the writes that issue certificates.
     events = EventRecorder(
-        KubeClient(client.access, qps=EVENTS_QPS, burst=EVENTS_BURST, pool_size=8), COMPONENT
+        KubeClient(client.access, qps=EVENTS_QPS, burst=EVENTS_BURST, pool_size=EVENTS_POOL),
+        COMPONENT,
     )
     clients = PCAClients(
         threads=config.aws_threads,
