@@ -10,6 +10,12 @@
   ``jitter`` (0..1) each delay is drawn from ``[d * (1 - jitter), d]``, so keys
   that failed together (a throttling burst) do not all retry in the same
   instant, wave after wave.
+* Keys whose delay came due (a poll of a certificate in progress, a retry) go
+  ahead of keys added for the first time: work already started finishes
+  before new work starts, so a burst of thousands of new requests does not
+  push every poll behind it (issuance would then run at the poll quota, not
+  the issue quota). At most ``due_streak`` due keys in a row are handed out
+  while new keys wait, so new work is never starved.
 * ``shutdown``: new adds are ignored, ``get`` raises ``QueueShutDown`` (even if
   keys are still queued: an informer resync or the next leader re-adds them);
   keys in progress may still be marked ``done``.
@@ -81,17 +87,24 @@ class WorkQueue(Generic[K]):
         base_delay: float = 0.5,
         max_delay: float = 300.0,
         jitter: float = 0.0,
+        due_streak: int = 8,
         observer: QueueObserver | None = None,
     ) -> None:
         if base_delay <= 0 or max_delay < base_delay:
             raise ValueError("need 0 < base_delay <= max_delay")
         if not 0.0 <= jitter <= 1.0:
             raise ValueError("need 0 <= jitter <= 1")
+        if due_streak < 1:
+            raise ValueError("need due_streak >= 1")
+        self.due_streak = due_streak
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.jitter = jitter
         self._observer: QueueObserver = observer or NullObserver()
-        self._queue: deque[K] = deque()
+        self._queue: deque[K] = deque()  # keys added for the first time, or again
+        self._due_lane: deque[K] = deque()  # keys whose delay came due: served first
+        self._due_keys: set[K] = set()  # queued or pending keys that belong in _due_lane
+        self._streak = 0  # due keys handed out in a row while new keys waited
         self._dirty: set[K] = set()
         self._processing: dict[K, float] = {}  # key -> time handed out
         self._queued_at: dict[K, float] = {}
@@ -108,7 +121,7 @@ class WorkQueue(Generic[K]):
 
     def __len__(self) -> int:
         """Keys waiting to be handed out (not counting delayed or in-progress keys)."""
-        return len(self._queue)
+        return len(self._queue) + len(self._due_lane)
 
     # -- adding -----------------------------------------------------------
 
@@ -124,16 +137,24 @@ class WorkQueue(Generic[K]):
 
     def add(self, key: K) -> None:
         """Queue ``key`` now (deduplicated; deferred to ``done`` if it is being processed)."""
+        self._add(key, due=False)
+
+    def _add(self, key: K, *, due: bool) -> None:
         if self._shutting_down or key in self._dirty:
             return
         self._observer.on_add()  # after de-duplication, as client-go counts adds
         self._dirty.add(key)
+        if due:
+            self._due_keys.add(key)
         if key in self._processing:
             return
+        self._enqueue(key)
+
+    def _enqueue(self, key: K) -> None:
         self._queued_at[key] = self._clock()
-        self._queue.append(key)
+        (self._due_lane if key in self._due_keys else self._queue).append(key)
         self._dispatch()
-        self._observer.on_depth(len(self._queue))
+        self._observer.on_depth(len(self))
 
     def add_after(self, key: K, delay: float) -> None:
         """Queue ``key`` after ``delay`` seconds; an earlier pending due time wins."""
@@ -201,11 +222,21 @@ class WorkQueue(Generic[K]):
             due, _, key = heapq.heappop(self._heap)
             if self._due.get(key) == due:
                 del self._due[key]
-                self.add(key)
+                self._add(key, due=True)
         if self._heap and not self._shutting_down:
             self._arm_timer()
 
     # -- handing out ----------------------------------------------------------
+
+    def _pop(self) -> K:
+        """The next key: a due one first, unless ``due_streak`` went ahead of waiting new keys."""
+        if self._due_lane and (not self._queue or self._streak < self.due_streak):
+            self._streak = self._streak + 1 if self._queue else 0
+            key = self._due_lane.popleft()
+            self._due_keys.discard(key)
+            return key
+        self._streak = 0
+        return self._queue.popleft()
 
     def _hand_out(self, key: K) -> None:
         self._dirty.discard(key)
@@ -216,11 +247,11 @@ class WorkQueue(Generic[K]):
             self._observer.on_queue_latency(max(now - queued, 0.0))
 
     def _dispatch(self) -> None:
-        while self._queue and self._getters:
+        while len(self) and self._getters:
             getter = self._getters.popleft()
             if getter.done():
                 continue
-            key = self._queue.popleft()
+            key = self._pop()
             self._hand_out(key)
             getter.set_result(key)
 
@@ -232,17 +263,18 @@ class WorkQueue(Generic[K]):
             return
         self._dirty.add(key)
         self._queued_at[key] = self._clock()
-        self._queue.appendleft(key)
+        self._due_keys.add(key)  # it was handed out already: it goes first again
+        self._due_lane.appendleft(key)
         self._dispatch()
 
     async def get(self) -> K:
         """Wait for a key; the caller must call ``done(key)`` when finished with it."""
         if self._shutting_down:
             raise QueueShutDown
-        if self._queue and not self._getters:
-            key = self._queue.popleft()
+        if len(self) and not self._getters:
+            key = self._pop()
             self._hand_out(key)
-            self._observer.on_depth(len(self._queue))
+            self._observer.on_depth(len(self))
             return key
         fut: asyncio.Future[K] = asyncio.get_running_loop().create_future()
         self._getters.append(fut)
@@ -253,7 +285,7 @@ class WorkQueue(Generic[K]):
             if fut.done() and not fut.cancelled():
                 self._give_back(fut.result())
             raise
-        self._observer.on_depth(len(self._queue))
+        self._observer.on_depth(len(self))
         return key
 
     def done(self, key: K) -> None:
@@ -263,10 +295,7 @@ class WorkQueue(Generic[K]):
             return
         self._observer.on_work_duration(max(self._clock() - started, 0.0))
         if key in self._dirty and not self._shutting_down:
-            self._queued_at[key] = self._clock()
-            self._queue.append(key)
-            self._dispatch()
-            self._observer.on_depth(len(self._queue))
+            self._enqueue(key)
 
     def shutdown(self) -> None:
         """Stop: ignore adds, drop delayed keys, make every ``get`` raise QueueShutDown."""

@@ -312,3 +312,55 @@ async def test_jitter_spreads_keys_that_failed_together() -> None:
 def test_bad_jitter(jitter: float) -> None:
     with pytest.raises(ValueError, match="jitter"):
         WorkQueue(jitter=jitter)
+
+
+async def _due_now(q: WorkQueue[str], *keys: str) -> None:
+    """Make ``keys`` come due (in that order) and wait until their timer fired."""
+    for key in keys:
+        q.add_after(key, 0.001)
+    before = len(q)
+    for _ in range(200):
+        if len(q) >= before + len(keys):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("delayed keys never came due")
+
+
+async def test_due_keys_go_ahead_of_new_keys() -> None:
+    """A poll that came due is handed out before a backlog of new requests."""
+    q: WorkQueue[str] = WorkQueue()
+    for i in range(5):
+        q.add(f"new-{i}")
+    await _due_now(q, "poll-a", "poll-b")
+    got = [await _get(q) for _ in range(7)]
+    assert got == ["poll-a", "poll-b"] + [f"new-{i}" for i in range(5)]
+
+
+async def test_new_keys_get_a_turn_after_a_streak_of_due_keys() -> None:
+    q: WorkQueue[str] = WorkQueue(due_streak=3)
+    q.add("new-0")
+    q.add("new-1")
+    await _due_now(q, *(f"poll-{i}" for i in range(7)))
+    got = [await _get(q) for _ in range(9)]
+    assert got == [
+        "poll-0", "poll-1", "poll-2", "new-0",
+        "poll-3", "poll-4", "poll-5", "new-1",
+        "poll-6",
+    ]  # fmt: skip
+
+
+async def test_a_due_key_readded_while_processing_stays_due() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("poll")
+    key = await _get(q)
+    q.add("new")
+    await _due_now(q, "other")
+    q.add_after("poll", 0.001)
+    await asyncio.sleep(0.05)  # the timer fires while "poll" is processed: deferred to done
+    q.done(key)
+    assert [await _get(q) for _ in range(3)] == ["other", "poll", "new"]
+
+
+def test_bad_due_streak() -> None:
+    with pytest.raises(ValueError, match="due_streak"):
+        WorkQueue(due_streak=0)
