@@ -1,0 +1,48 @@
+"""EventRecorder against the real API server: distinct Events sent, a burst bounded."""
+
+from __future__ import annotations
+
+import uuid
+
+from awspca_devstack import ControlPlane, KubeClient
+
+from issuer.kube.client import KubeClient as AsyncKube
+from issuer.kube.events import EventRecorder
+from tests.integration.test_informer import akube  # noqa: F401 - the async client fixture
+
+
+def _ref(namespace: str, name: str) -> dict[str, str]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "namespace": namespace,
+        "name": name,
+        "uid": str(uuid.uuid4()),
+    }
+
+
+async def test_a_burst_of_events_is_bounded_and_the_rest_is_sent(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    akube: AsyncKube,
+    namespace: str,  # noqa: F811
+) -> None:
+    """More Events at once than the queue holds: the excess is dropped, the rest written."""
+    recorder = EventRecorder(akube, "events-test", max_inflight=2, max_queued=5)
+    accepted = [
+        recorder.event(_ref(namespace, f"req-{i}"), "Normal", "Issued", f"certificate {i}")
+        for i in range(50)
+    ]
+    # event() never yields: nothing was sent yet, so the queue took 5 and dropped 45
+    assert accepted.count(True) == 5
+    assert recorder.dropped == 45
+    await recorder.drain(timeout=30)
+    listed = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
+    ours = sorted(
+        e["involvedObject"]["name"] for e in listed if e["source"]["component"] == "events-test"
+    )
+    assert ours == [f"req-{i}" for i in range(5)]
+    # once the queue has room again, Events are accepted again
+    assert recorder.event(_ref(namespace, "later"), "Normal", "Issued", "certificate later")
+    await recorder.drain(timeout=30)
+    assert recorder.dropped == 45
