@@ -8,7 +8,6 @@ from awspca_devstack import ControlPlane, KubeClient
 
 from issuer.kube.client import KubeClient as AsyncKube
 from issuer.kube.events import EventRecorder
-from tests.integration.test_informer import akube  # noqa: F401 - the async client fixture
 
 
 def _ref(namespace: str, name: str) -> dict[str, str]:
@@ -25,7 +24,7 @@ async def test_a_burst_of_events_is_bounded_and_the_rest_is_sent(
     control_plane: ControlPlane,
     kube: KubeClient,
     akube: AsyncKube,
-    namespace: str,  # noqa: F811
+    namespace: str,
 ) -> None:
     """More Events at once than the queue holds: the excess is dropped, the rest written."""
     recorder = EventRecorder(akube, "events-test", max_inflight=2, max_queued=5)

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
-import pytest
 from awspca_devstack import ControlPlane, KubeClient
 from awspca_devstack.csrs import make_csr
 
 from issuer.api.certificaterequest import compact_projection
-from issuer.kube import config as kube_config
 from issuer.kube.client import KubeClient as AsyncKube
 from issuer.kube.informer import Informer
 from tests import flows
-
-
-@pytest.fixture
-async def akube(control_plane: ControlPlane) -> AsyncIterator[AsyncKube]:
-    client = AsyncKube(await kube_config.load(str(control_plane.kubeconfig)), qps=None)
-    yield client
-    await client.close()
 
 
 async def _until(cond: object, timeout: float = 20.0) -> None:
