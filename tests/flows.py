@@ -37,9 +37,13 @@ def cr_path(namespace: str, name: str = "") -> str:
     return f"{p}/{name}" if name else p
 
 
+def secrets_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/secrets"
+
+
 def create_secret(kube: KubeClient, namespace: str, name: str, data: dict[str, str]) -> None:
     kube.create(
-        f"/api/v1/namespaces/{namespace}/secrets",
+        secrets_path(namespace),
         {
             "apiVersion": "v1",
             "kind": "Secret",

@@ -342,7 +342,7 @@ class Stack:
         for path in (
             flows.cr_path(ns),
             flows.issuer_path(KIND, ns),
-            f"/api/v1/namespaces/{ns}/secrets",
+            flows.secrets_path(ns),
         ):
             # Deleting thousands of objects takes longer than one ordinary call's bound.
             self.kube.request("DELETE", path, timeout=600)

@@ -6,6 +6,7 @@ import uuid
 
 from awspca_devstack import ControlPlane, KubeClient
 
+from issuer.api.names import events_path
 from issuer.kube.client import KubeClient as AsyncKube
 from issuer.kube.events import EventRecorder
 
@@ -36,7 +37,7 @@ async def test_a_burst_of_events_is_bounded_and_the_rest_is_sent(
     assert accepted.count(True) == 5
     assert recorder.dropped == 45
     await recorder.drain(timeout=30)
-    listed = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
+    listed = kube.get(events_path(namespace))["items"]
     ours = sorted(
         e["involvedObject"]["name"] for e in listed if e["source"]["component"] == "events-test"
     )
