@@ -10,13 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "hack" / "image.sh"
 
 
 def test_not_root_is_one_line_and_exit_3() -> None:
-    argv = [str(SCRIPT), "check"]
+    # A copy the unprivileged user can reach: the checkout may sit under a
+    # 0700 directory (a fresh clone in mktemp -d), which uid 65534 cannot enter.
+    reachable = Path(tempfile.mkdtemp())
+    reachable.chmod(0o755)
+    (reachable / "hack").mkdir(mode=0o755)
+    script = reachable / "hack" / SCRIPT.name
+    shutil.copy2(SCRIPT, script)
+    argv = [str(script), "check"]
     if os.getuid() == 0:
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to drop root"
@@ -27,3 +35,4 @@ def test_not_root_is_one_line_and_exit_3() -> None:
     lines = res.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("image: cannot build here: not root")
+    shutil.rmtree(reachable)
