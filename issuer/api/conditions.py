@@ -12,6 +12,7 @@ Every function is pure: inputs are never mutated, new lists are returned.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ def sanitize_reason(reason: str) -> str:
     Invalid characters are dropped, a leading non-letter is stripped, and a
     trailing ``,`` or ``:`` removed. An empty result becomes ``"Unknown"``.
     """
+    reason = str.__str__(reason)  # a plain str, as read back from JSON (not a StrEnum member)
     if REASON_PATTERN.match(reason) and len(reason) <= MAX_REASON_LENGTH:
         return reason
     cleaned = re.sub(r"[^A-Za-z0-9_,:]", "", reason)
@@ -143,7 +145,14 @@ def _normalized(conds: ConditionsIn) -> list[tuple[tuple[str, str], ...]]:
     for cond in conds or ():
         if not isinstance(cond, Mapping):
             continue
-        fields = tuple(sorted((k, repr(v)) for k, v in cond.items() if k != _TIME_KEY))
+        # JSON, not repr: a value we built (a StrEnum reason) must equal the same value read back
+        fields = tuple(
+            sorted(
+                (k, json.dumps(v, sort_keys=True, default=str))
+                for k, v in cond.items()
+                if k != _TIME_KEY
+            )
+        )
         items.append(fields)
     return sorted(items)
 

@@ -29,11 +29,16 @@ def ready_issuer(kube: KubeClient, admin: AdminClient, namespace: str) -> str:
 
 
 def issue_in_progress(
-    kube: KubeClient, admin: AdminClient, namespace: str, name: str, common_name: str
+    kube: KubeClient,
+    admin: AdminClient,
+    namespace: str,
+    name: str,
+    common_name: str,
+    delay: float = 1.0,
 ) -> dict[str, Any]:
-    """One request to issuer ``pca``, issued while the CA answers RequestInProgress for a
-    second (as real PCA does), its chain verified."""
-    admin.configure(issuance_delay=1.0)
+    """One request to issuer ``pca``, issued while the CA answers RequestInProgress for
+    ``delay`` seconds (as real PCA does), its chain verified."""
+    admin.configure(issuance_delay=delay)
     try:
         key = new_key("ec256")
         csr, _ = make_csr(common_name, key=key)
@@ -93,3 +98,39 @@ def test_one_certificate_costs_one_issue_three_writes_and_no_read(
     # and our own writes left it, never with a GET.
     gets = [c for c in controller_calls(control_plane, namespace, "one") if c["verb"] == "get"]
     assert gets == []
+
+
+def test_polls_that_find_the_certificate_still_in_progress_write_nothing(
+    control_plane: ControlPlane,
+    kube: KubeClient,
+    controller: IssuerProcess,
+    admin: AdminClient,
+    namespace: str,
+) -> None:
+    """A new CA (nothing learned) that takes 3.5 s: polled at once, then about every
+    second, each poll finds it in progress. The Pending condition is written once and
+    announced by one Event; the polls that follow change nothing, so they write nothing."""
+    ca = ready_issuer(kube, admin, namespace)
+    issue_in_progress(kube, admin, namespace, "slow", "slow.writes.test", delay=3.5)
+    polls = [
+        c
+        for c in admin.calls("GetCertificate")
+        if c.get("ca_arn") == ca and c.get("result") == "RequestInProgressException"
+    ]
+    assert len(polls) >= 3, polls
+    summary = [
+        (w["verb"], (w.get("objectRef") or {}).get("subresource", ""), _ready_reason(w))
+        for w in controller_writes(control_plane, namespace, "slow")
+    ]
+    assert summary == [
+        ("update", "", None),
+        ("patch", "status", "Pending"),
+        ("patch", "status", "Issued"),
+    ]
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
+    pending = [
+        e
+        for e in events
+        if e["involvedObject"].get("name") == "slow" and e.get("reason") == "Pending"
+    ]
+    assert sum(int(e.get("count") or 1) for e in pending) == 1, pending

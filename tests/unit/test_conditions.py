@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from issuer.api.conditions import (
     set_condition,
     truncate_message,
 )
+from issuer.errors import Reason
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 T1 = datetime(2026, 1, 2, 4, 0, 0, tzinfo=UTC)
@@ -229,3 +231,16 @@ def test_sanitize_reason_caps_length() -> None:
     got = sanitize_reason("A" * 5000)
     assert len(got) == 1024
     assert REASON_PATTERN.match(got)
+
+
+def test_a_condition_set_with_an_enum_reason_equals_itself_read_back_as_json() -> None:
+    written = set_condition(
+        [APPROVED], type="Ready", status="False", reason=Reason.PENDING, message="m", now=T1
+    )
+    assert type(written[-1]["reason"]) is str
+    read_back = json.loads(json.dumps(written))
+    assert conditions_equal_ignoring_time(read_back, written)
+    again = set_condition(
+        read_back, type="Ready", status="False", reason=Reason.PENDING, message="m", now=T1
+    )
+    assert conditions_equal_ignoring_time(read_back, again)
