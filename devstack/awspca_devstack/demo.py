@@ -329,6 +329,15 @@ def cluster_summary(c: Cluster) -> ClusterSummary:
     if root.subject != root.issuer or root != mesh_root:
         raise RuntimeError(f"{c.name}: the workload chain does not end at the mesh root")
     s.istiod_rss_mib = c.istiod.rss_mib()
+    s.requests_created = sum(
+        1
+        for e in c.cp.audit_events()
+        if e.get("stage") == "ResponseComplete"
+        and e.get("verb") == "create"
+        and (e.get("objectRef") or {}).get("resource") == "certificaterequests"
+        and (e.get("objectRef") or {}).get("namespace") == CERT_NS
+        and (e.get("responseStatus") or {}).get("code") == 201
+    )
     return s
 
 

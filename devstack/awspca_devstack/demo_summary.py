@@ -126,6 +126,7 @@ class ClusterSummary:
     workload: list[CertInfo] = field(default_factory=list)  # leaf .. root, as istiod sent it
     workload_verified: str = ""
     istiod_rss_mib: float | None = None
+    requests_created: int = 0  # CertificateRequests cert-manager created (API server audit log)
 
     def lines(self) -> list[str]:
         lines = [f"{self.name}:"]
@@ -140,6 +141,10 @@ class ClusterSummary:
             f"  CertificateRequest {CERT_NS}/{self.request}: Ready ({self.request_reason})"
         )
         lines.append(f"    certificate ARN  {self.certificate_arn}")
+        lines.append(
+            f"    cert-manager created {self.requests_created} CertificateRequest(s) for "
+            f"{CERT_NAME}; each is issued once"
+        )
         logged = self.template_logged or "(not found in the controller log)"
         lines.append(f"    template         {logged}  (from the controller's log)")
         lines.append(
@@ -174,7 +179,7 @@ class Summary:
         for call in self.issue_calls:
             lines.append(
                 f"  emulator call log: IssueCertificate {call.get('result')} "
-                f"by {call.get('caller_arn')}"
+                f"by {call.get('caller_arn')} token {str(call.get('idempotency_token'))[:12]}"
             )
         lines.append("Time taken:")
         for name, secs in self.steps:
