@@ -116,6 +116,7 @@ class RequestReconciler:
             except NotFound:
                 self.forget_request(key)
                 return DONE
+            self.held.read(key, obj)
         cr = CertificateRequestView.from_obj(obj)
         now = datetime.now(UTC)
         gate = decide_gates(cr, approval_check=not self.config.disable_approved_check)
@@ -244,6 +245,9 @@ class RequestReconciler:
                 refused = plan_write_refused(cr, "certificate ARN annotation", err.message, now)
                 return await self._apply(path, obj, cr, refused, now)
             self._unpersisted.pop(cr.key, None)
+            # Held at once: should the status write fail, the next reconcile still
+            # reads the ARN this PUT saved, never a version from before it.
+            self.held.written(cr.key, obj)
             wrote = True
         if plan.status is not None:
             rv = (obj.get("metadata") or {}).get("resourceVersion")
@@ -259,8 +263,11 @@ class RequestReconciler:
                 return refused.result
             wrote = True
         self._record(obj, cr, plan)
-        if wrote and plan.result != DONE:
-            self.held.written(cr.key, obj)  # the next reconcile's read, unless more is watched
+        if wrote:
+            if plan.result != DONE:
+                self.held.written(cr.key, obj)  # the next reconcile's read, unless more is watched
+            else:
+                self.held.forget(cr.key)  # finished: the watch's finished version forgets it too
         return plan.result
 
     def _write_lost(self, cr: CertificateRequestView, err: Conflict | NotFound) -> Result:

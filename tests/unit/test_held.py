@@ -31,7 +31,7 @@ def test_versions_older_than_our_write_are_ignored_until_the_watch_shows_it() ->
     assert held.take("ns/r") == obj("10")
 
 
-def test_forget_drops_the_object_and_the_wait_for_our_write() -> None:
+def test_forget_drops_the_object_and_the_newest_version_known() -> None:
     held = HeldObjects()
     held.written("ns/r", obj("9"))
     held.forget("ns/r")
@@ -60,3 +60,52 @@ def test_a_write_answer_without_a_resource_version_is_not_held() -> None:
     assert held.take("ns/r") is None
     assert resource_version({"metadata": {"resourceVersion": ""}}) is None
     assert resource_version(None) is None
+
+
+def test_our_write_watched_before_it_returned_does_not_hide_later_versions() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("9"))  # the watch was faster than our write's answer
+    held.written("ns/r", obj("9"))
+    held.seen("ns/r", obj("10"))  # someone else's change after it
+    assert held.take("ns/r") == obj("10")
+
+
+def test_a_version_older_than_one_taken_is_never_held() -> None:
+    held = HeldObjects()
+    held.written("ns/r", obj("8"))  # our PUT saved the certificate ARN
+    assert held.take("ns/r") == obj("8")  # a reconcile works on it; its status write fails
+    held.seen("ns/r", obj("7"))  # the watch, behind: the request before the ARN
+    assert held.take("ns/r") is None  # GET, never the version without the ARN
+    held.seen("ns/r", obj("8"))
+    assert held.take("ns/r") is None  # as old as the one taken: nothing new to hold
+
+
+def test_a_get_sets_the_floor_and_drops_an_older_held_version() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("5"))
+    held.read("ns/r", obj("6"))
+    assert held.take("ns/r") is None
+    held.seen("ns/r", obj("6"))
+    held.seen("ns/r", obj("4"))
+    assert held.take("ns/r") is None
+    held.seen("ns/r", obj("7"))
+    assert held.take("ns/r") == obj("7")
+
+
+def test_versions_compare_as_integers_not_as_text() -> None:
+    held = HeldObjects()
+    held.seen("ns/r", obj("99"))
+    held.seen("ns/r", obj("100"))
+    assert held.take("ns/r") == obj("100")
+
+
+def test_versions_that_cannot_be_ordered_are_not_held() -> None:
+    for rv in ("", "0", "007", "12a", "-3", "1.5", "٣", "9" * 65):
+        assert resource_version({"metadata": {"resourceVersion": rv}}) is None, rv
+    assert resource_version({"metadata": {"resourceVersion": 12}}) is None  # not a string
+    assert resource_version({"metadata": {"resourceVersion": "12"}}) == 12
+    held = HeldObjects()
+    held.seen("ns/r", obj("5"))
+    held.seen("ns/r", obj("opaque"))
+    assert held.take("ns/r") is None
+    assert held.bytes == 0
