@@ -4,7 +4,8 @@ The reconcile returns a ``Result``; the controller maps it onto the queue the
 way controller-runtime does: ``requeue_after`` -> forget the backoff and come
 back later; ``backoff`` -> re-add with per-key exponential backoff; a 429 from
 the API server -> come back after its Retry-After; any other exception ->
-logged, then backoff; otherwise -> forget. On ``stop`` the queue
+logged (one line when the API server is unavailable, with its traceback
+otherwise), then backoff; otherwise -> forget. On ``stop`` the queue
 shuts down and workers finish the reconcile they are in (drain) before
 ``run`` returns.
 """
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from issuer.kube.client import TooManyRequests
+from issuer.kube.client import ApiError, TooManyRequests
 from issuer.kube.workqueue import QueueShutDown, WorkQueue
 from issuer.observability import metrics
 from issuer.observability.logging import reconcile_context
@@ -26,6 +27,20 @@ from issuer.observability.logging import reconcile_context
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+
+
+_UNAVAILABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def api_unavailable(err: BaseException) -> bool:
+    """Whether ``err`` says the API server could not be reached or is not serving now.
+
+    Transport failures (refused or reset connections, timeouts, answers cut
+    short: ``issuer.kube.http`` raises OSErrors) and 500/502/503/504 answers.
+    """
+    if isinstance(err, ApiError):
+        return err.status in _UNAVAILABLE_STATUSES
+    return isinstance(err, OSError | TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -96,8 +111,16 @@ class Controller(Generic[K]):
                 metrics.RECONCILE_TOTAL.labels(self.name, "requeue_after").inc()
                 self.queue.add_after(key, err.retry_after)
                 return
-            except Exception:
-                log.exception("reconcile failed")
+            except Exception as err:
+                if api_unavailable(err):
+                    # A restarting or unreachable API server: expected, retried with
+                    # backoff, worth one line and not a traceback per key.
+                    log.warning(
+                        "API server unavailable; reconcile retried with backoff",
+                        extra={"error": str(err)},
+                    )
+                else:
+                    log.exception("reconcile failed")
                 metrics.RECONCILE_TOTAL.labels(self.name, "error").inc()
                 metrics.RECONCILE_ERRORS.labels(self.name).inc()
                 self.queue.add_rate_limited(key)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from issuer.kube.client import api_error
+from issuer.kube.http import ConnectionClosed
 from issuer.kube.workqueue import WorkQueue
-from issuer.runtime.controller import DONE, Controller, Result
+from issuer.runtime.controller import DONE, Controller, Result, api_unavailable
 
 
 async def _run(
@@ -58,3 +62,45 @@ async def test_requeue_after_and_backoff() -> None:
     queue.add("k")
     await _run(reconcile, queue, finished)
     assert calls == ["k", "k", "k"]
+
+
+async def test_an_unavailable_api_server_is_one_warning_line_and_a_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[str] = []
+    finished = asyncio.Event()
+    failures: list[Exception] = [
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 6443)"),
+        api_error(503, {"message": "apiserver is shutting down"}, "PATCH", "/x/status", {}),
+        ConnectionClosed("connection closed before the response head"),
+        ValueError("a bug"),
+    ]
+
+    async def reconcile(key: str) -> Result:
+        calls.append(key)
+        if failures:
+            raise failures.pop(0)
+        finished.set()
+        return DONE
+
+    queue: WorkQueue[str] = WorkQueue(base_delay=0.001)
+    queue.add("k")
+    with caplog.at_level(logging.INFO, logger="issuer.runtime.controller"):
+        await _run(reconcile, queue, finished)
+    assert len(calls) == 5
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.levelname, r.exc_info is not None) for r in errors] == [
+        ("WARNING", False),
+        ("WARNING", False),
+        ("WARNING", False),
+        ("ERROR", True),  # anything else keeps its traceback
+    ]
+    assert "apiserver is shutting down" in errors[1].__dict__["error"]
+
+
+def test_what_counts_as_an_unavailable_api_server() -> None:
+    assert api_unavailable(TimeoutError())
+    assert api_unavailable(api_error(500, None, "GET", "/x", {}))
+    assert not api_unavailable(api_error(409, None, "PUT", "/x", {}))
+    assert not api_unavailable(api_error(403, None, "PUT", "/x", {}))
+    assert not api_unavailable(KeyError("x"))
