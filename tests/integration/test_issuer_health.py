@@ -121,3 +121,36 @@ def test_an_overflowing_duration_fails_with_a_message_that_says_so(
     assert "spec.duration" in message
     assert "longer than the longest Go duration" in message
     assert "inf" not in message.replace("invalid", "")
+
+
+def test_periodic_checks_that_find_nothing_new_write_nothing(
+    kube: KubeClient,
+    controller: IssuerProcess,
+    admin: AdminClient,
+    cas: dict[str, dict[str, str]],
+    namespace: str,
+) -> None:
+    """Each check of a Ready issuer (every 3 s here) that finds the CA as before leaves
+    the issuer untouched: no status write, no second Event."""
+    keys = flows.new_access_keys(admin)
+    issuer = flows.secret_issuer(kube, namespace, cas["ec"]["subordinate_arn"], keys=keys)
+    version = issuer["metadata"]["resourceVersion"]
+    started = time.time()
+    deadline = time.monotonic() + 60
+    while True:
+        checks = [
+            c
+            for c in admin.calls(DESCRIBE)
+            if c.get("access_key_id") == keys["AWS_ACCESS_KEY_ID"]
+            and c.get("result") == "OK"
+            and float(c.get("time", 0)) >= started
+        ]
+        if len(checks) >= 3:
+            break
+        assert time.monotonic() < deadline, "the issuer was not re-checked"
+        time.sleep(0.5)
+    again = kube.get(flows.issuer_path(KIND, namespace, "pca"))
+    assert again["metadata"]["resourceVersion"] == version
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
+    verified = [e for e in events if e["involvedObject"].get("name") == "pca"]
+    assert sum(int(e.get("count") or 1) for e in verified) == 1, verified
