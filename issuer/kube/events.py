@@ -4,8 +4,9 @@ An identical (object, type, reason, message) within ``dedup_seconds`` is not
 sent again; a different reason or message always is. Sending is fire and
 forget: Events wait in a queue of at most ``max_queued`` (client-go's
 broadcaster keeps 1,000 too) served by at most ``max_inflight`` sender tasks;
-an Event that finds the queue full is dropped and counted, as client-go drops
-it, so a burst of thousands of requests cannot pile up Events in memory
+an Event that finds the queue full is dropped and counted (the
+``awspca_issuer_events_lost_total`` metric, with Events the API server did not
+take), as client-go drops it, so a burst of thousands of requests cannot pile up Events in memory
 faster than the API server takes them. An Event that cannot be written is
 logged, never an error of the reconcile that asked for it.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from issuer.api.names import events_path
 from issuer.kube.client import KubeClient
+from issuer.observability import metrics
 from issuer.observability.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class EventRecorder:
                 del self._last[k]
         if len(self._queue) >= self.max_queued:
             self.dropped += 1
+            metrics.EVENTS_LOST.labels("queue_full").inc()
             if self.dropped % self.max_queued == 1:  # the first, then one line per max_queued
                 log.warning(
                     "event queue full; events dropped",
@@ -112,6 +115,7 @@ class EventRecorder:
         try:
             await self.client.create(events_path(ns), body)
         except Exception as e:  # noqa: BLE001 - an Event is best effort by design
+            metrics.EVENTS_LOST.labels("write_failed").inc()
             log.warning("event not recorded", extra={"reason": reason, "error": str(e)})
 
     async def drain(self, timeout: float = 5.0) -> None:

@@ -45,6 +45,8 @@ OUTCOMES = ("issued", "failed", "denied", "pending", "retry")
 _WAITING = frozenset({"pending", "retry"})
 #: Reasons of retryable PCA errors (issuer.signer.classify).
 RETRY_REASONS = ("Throttled", "QuotaExceeded", "AWSUnavailable", "NetworkError", "UnknownAWSError")
+#: Why a Kubernetes Event was lost (issuer.kube.events).
+EVENT_LOSS_CAUSES = ("queue_full", "write_failed")
 #: controller-runtime's reconcile results.
 RECONCILE_RESULTS = ("success", "error", "requeue", "requeue_after")
 
@@ -124,6 +126,15 @@ PCA_RATE_LIMIT_WAIT = Histogram(
     "Time spent waiting for the client-side PCA rate limiter (token bucket per CA).",
     ["operation"],
     buckets=(0, *_BUCKETS),
+)
+
+# --- Kubernetes Events -----------------------------------------------------------------
+
+EVENTS_LOST = Counter(
+    "awspca_issuer_events_lost_total",
+    "Kubernetes Events not recorded, by cause: queue_full (1,000 already waiting, dropped "
+    "as client-go drops them) or write_failed (the API server did not take it).",
+    ["cause"],
 )
 
 # --- CertificateRequests -------------------------------------------------------------
@@ -455,6 +466,8 @@ def _init_static() -> None:
         for reason in RETRY_REASONS:
             PCA_RETRIES.labels(op, reason)
     PCA_CALLS.labels("GetCertificate", "RequestInProgressException")
+    for cause in EVENT_LOSS_CAUSES:
+        EVENTS_LOST.labels(cause)
     for kind in ISSUER_KINDS:
         TIME_TO_READY.labels(kind)
         ISSUANCE_TIME.labels(kind)

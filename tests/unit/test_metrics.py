@@ -31,6 +31,7 @@ BOUNDED_LABELS = {
     "outcome",
     "ca_arn",
     "version",
+    "cause",
     "le",
 }
 
