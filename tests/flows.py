@@ -18,6 +18,8 @@ from awspca_emulator import AdminClient
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from issuer.api.names import events_path, secrets_path
+
 GROUP = "awspca.cert-manager.io"
 API = f"{GROUP}/v1beta1"
 PLURAL = {"AWSPCAIssuer": "awspcaissuers", "AWSPCAClusterIssuer": "awspcaclusterissuers"}
@@ -37,8 +39,10 @@ def cr_path(namespace: str, name: str = "") -> str:
     return f"{p}/{name}" if name else p
 
 
-def secrets_path(namespace: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/secrets"
+def events_about(kube: KubeClient, namespace: str, name: str) -> list[JSON]:
+    """The Events of ``namespace`` whose involvedObject is named ``name``."""
+    items: list[JSON] = kube.get(events_path(namespace))["items"]
+    return [e for e in items if (e.get("involvedObject") or {}).get("name") == name]
 
 
 def create_secret(kube: KubeClient, namespace: str, name: str, data: dict[str, str]) -> None:

@@ -122,6 +122,11 @@ def secret_path(namespace: str, name: str) -> str:
     return _core("secrets", namespace, name)
 
 
+def secrets_path(namespace: str) -> str:
+    """``/api/v1/namespaces/<ns>/secrets`` (the collection)."""
+    return _core("secrets", namespace)
+
+
 def events_path(namespace: str) -> str:
     """``/api/v1/namespaces/<ns>/events`` (the collection Events are created in)."""
     return _core("events", namespace)

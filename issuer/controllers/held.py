@@ -75,13 +75,16 @@ class HeldObjects:
     def bytes(self) -> int:
         return self._bytes
 
-    def seen(self, key: str, obj: JSON) -> None:
-        """The watch (or a list) delivered ``obj``: held if it is the newest version known."""
-        self._offer(key, obj)
-
-    def written(self, key: str, obj: JSON) -> None:
-        """Our write of ``key`` returned ``obj``: held if the watch has not shown newer."""
-        self._offer(key, obj)
+    def offer(self, key: str, obj: JSON) -> None:
+        """The watch, a list or our write delivered ``obj``: held if it is the newest known."""
+        rv = resource_version(obj)
+        if rv is None:
+            self.forget(key)  # cannot be ordered: its reconciles GET
+            return
+        if rv <= self._newest.get(key, 0):
+            return  # what we hold, took or read is as new or newer
+        self._newest[key] = rv
+        self._put(key, obj)
 
     def read(self, key: str, obj: JSON) -> None:
         """A GET returned ``obj``, which the reconcile works on: anything older is dropped."""
@@ -106,16 +109,6 @@ class HeldObjects:
         """The request is finished, deleted or not ours: nothing is kept for it."""
         self._newest.pop(key, None)
         self._drop(key)
-
-    def _offer(self, key: str, obj: JSON) -> None:
-        rv = resource_version(obj)
-        if rv is None:
-            self.forget(key)  # cannot be ordered: its reconciles GET
-            return
-        if rv <= self._newest.get(key, 0):
-            return  # what we hold, took or read is as new or newer
-        self._newest[key] = rv
-        self._put(key, obj)
 
     def _put(self, key: str, obj: JSON) -> None:
         self._drop(key)

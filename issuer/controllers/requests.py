@@ -247,7 +247,7 @@ class RequestReconciler:
             self._unpersisted.pop(cr.key, None)
             # Held at once: should the status write fail, the next reconcile still
             # reads the ARN this PUT saved, never a version from before it.
-            self.held.written(cr.key, obj)
+            self.held.offer(cr.key, obj)
             wrote = True
         if plan.status is not None:
             rv = (obj.get("metadata") or {}).get("resourceVersion")
@@ -265,7 +265,7 @@ class RequestReconciler:
         self._record(obj, cr, plan)
         if wrote:
             if plan.result != DONE:
-                self.held.written(cr.key, obj)  # the next reconcile's read, unless more is watched
+                self.held.offer(cr.key, obj)  # the next reconcile's read, unless more is watched
             else:
                 self.held.forget(cr.key)  # finished: the watch's finished version forgets it too
         return plan.result

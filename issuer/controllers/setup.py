@@ -68,7 +68,7 @@ def build(config: Config, client: KubeClient) -> tuple[Parts, PCAClients]:
         key = object_key(obj)
         ref = (obj.get("spec") or {}).get("issuerRef") or {}
         if ref.get("group") == GROUP and not is_finished(obj):
-            held.seen(key, obj)
+            held.offer(key, obj)
         else:
             held.forget(key)
         return compact_projection(obj)

@@ -60,6 +60,7 @@ from awspca_devstack.tools import tools_dir, versions
 from awspca_emulator import AdminClient
 from awspca_emulator.config import DEFAULT_THROTTLE_RATES
 
+from issuer.api.names import secrets_path
 from tests import flows
 from tests.bench.bulk import BulkCreator
 from tests.bench.watch import StateWatch
@@ -342,7 +343,7 @@ class Stack:
         for path in (
             flows.cr_path(ns),
             flows.issuer_path(KIND, ns),
-            flows.secrets_path(ns),
+            secrets_path(ns),
         ):
             # Deleting thousands of objects takes longer than one ordinary call's bound.
             self.kube.request("DELETE", path, timeout=600)

@@ -151,6 +151,5 @@ def test_periodic_checks_that_find_nothing_new_write_nothing(
         time.sleep(0.5)
     again = kube.get(flows.issuer_path(KIND, namespace, "pca"))
     assert again["metadata"]["resourceVersion"] == version
-    events = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
-    verified = [e for e in events if e["involvedObject"].get("name") == "pca"]
+    verified = flows.events_about(kube, namespace, "pca")
     assert sum(int(e.get("count") or 1) for e in verified) == 1, verified

@@ -62,11 +62,6 @@ def _approve(kube: KubeClient, ns: str, name: str) -> None:
     flows.set_request_condition(kube, ns, name, "Approved", "True", "test", "approved")
 
 
-def _events(kube: KubeClient, ns: str, name: str) -> list[dict[str, Any]]:
-    items = kube.get(f"/api/v1/namespaces/{ns}/events")["items"]
-    return [e for e in items if e["involvedObject"].get("name") == name]
-
-
 def _public_key(key: Any) -> bytes:
     return bytes(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
 
@@ -88,7 +83,8 @@ def test_a_copied_certificate_arn_is_not_resumed(
     kube.wait_for(
         flows.cr_path(namespace, "copy"),
         lambda o: (
-            "IgnoredCertificateARN" in {e["reason"] for e in _events(kube, namespace, "copy")}
+            "IgnoredCertificateARN"
+            in {e["reason"] for e in flows.events_about(kube, namespace, "copy")}
         ),
         timeout=30,
         what="an IgnoredCertificateARN event",
@@ -251,7 +247,7 @@ def test_refused_annotation_is_visible_and_never_issues_twice_past_the_idempoten
                 lambda o: (
                     sum(
                         e.get("count", 1)
-                        for e in _events(kube, namespace, "refused")
+                        for e in flows.events_about(kube, namespace, "refused")
                         if e["reason"] == "WriteRefused"
                     )
                     >= 1
@@ -293,7 +289,8 @@ def test_refused_status_write_is_visible_and_retried(
         kube.wait_for(
             flows.cr_path(namespace, "toolarge"),
             lambda o: any(
-                e["reason"] == "WriteRefused" for e in _events(kube, namespace, "toolarge")
+                e["reason"] == "WriteRefused"
+                for e in flows.events_about(kube, namespace, "toolarge")
             ),
             timeout=60,
             what="a WriteRefused event",

@@ -127,10 +127,5 @@ def test_polls_that_find_the_certificate_still_in_progress_write_nothing(
         ("patch", "status", "Pending"),
         ("patch", "status", "Issued"),
     ]
-    events = kube.get(f"/api/v1/namespaces/{namespace}/events")["items"]
-    pending = [
-        e
-        for e in events
-        if e["involvedObject"].get("name") == "slow" and e.get("reason") == "Pending"
-    ]
+    pending = [e for e in flows.events_about(kube, namespace, "slow") if e["reason"] == "Pending"]
     assert sum(int(e.get("count") or 1) for e in pending) == 1, pending

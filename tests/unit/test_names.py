@@ -50,6 +50,7 @@ def test_every_path_refuses_what_is_not_an_object_name(bad: str) -> None:
         lambda: names.lease_path(bad),
         lambda: names.lease_path("ns", bad),
         lambda: names.events_path(bad),
+        lambda: names.secrets_path(bad),
         lambda: names.service_account_token_path("ns", bad),
     ]
     for build in builders:
@@ -62,6 +63,7 @@ def test_every_path_refuses_what_is_not_an_object_name(bad: str) -> None:
 def test_paths_of_valid_names() -> None:
     assert names.secret_path("ns", "aws.creds") == "/api/v1/namespaces/ns/secrets/aws.creds"
     assert names.events_path("ns") == "/api/v1/namespaces/ns/events"
+    assert names.secrets_path("ns") == "/api/v1/namespaces/ns/secrets"
     assert (
         names.service_account_token_path("ns", "sa")
         == "/api/v1/namespaces/ns/serviceaccounts/sa/token"
